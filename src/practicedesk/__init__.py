@@ -1,0 +1,1 @@
+"""Practice Desk: medical practice management."""

@@ -1,0 +1,19 @@
+"""Core models: the organization and its locations, users and roles, audit, documents, jobs."""
+
+from practicedesk.core.models.audit import AuditEvent
+from practicedesk.core.models.documents import Document
+from practicedesk.core.models.jobs import JobProgress, WorkerHeartbeat
+from practicedesk.core.models.organization import Location, Organization
+from practicedesk.core.models.users import AccessMatrix, RolePolicy, User
+
+__all__ = [
+    "AccessMatrix",
+    "AuditEvent",
+    "Document",
+    "JobProgress",
+    "Location",
+    "Organization",
+    "RolePolicy",
+    "User",
+    "WorkerHeartbeat",
+]

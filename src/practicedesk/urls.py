@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from practicedesk.core.views import auth, pages
+
+urlpatterns = [
+    path("", pages.HomeView.as_view(), name="home"),
+    path("accounts/login/", auth.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/setup/", auth.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("accounts/two-factor/", auth.TwoFactorVerifyView.as_view(), name="two_factor_verify"),
+    path("admin/", admin.site.urls),
+    path("", include("practicedesk.core.urls")),
+]
+
+handler400 = "practicedesk.core.views.errors.bad_request"
+handler403 = "practicedesk.core.views.errors.permission_denied"
+handler404 = "practicedesk.core.views.errors.page_not_found"
+handler500 = "practicedesk.core.views.errors.server_error"
