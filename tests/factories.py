@@ -67,3 +67,102 @@ class DocumentFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     uploaded_by = factory.SelfAttribute("owner")
     retain_until = datetime.date(2033, 12, 31)
+
+
+class PayerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "patients.Payer"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Payer {n}")
+    payer_type = "commercial"
+    payer_id = factory.Sequence(lambda n: f"PAY{n:04d}")
+    address_line1 = "PO Box 100"
+    city = "Chicago"
+    state = "IL"
+    postal_code = "60601"
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "patients.Patient"
+
+    mrn = factory.Sequence(lambda n: f"T{n:07d}")
+    first_name = factory.Sequence(lambda n: f"Pat{n}")
+    last_name = "Example"
+    date_of_birth = datetime.date(1980, 5, 17)
+    sex_at_birth = "F"
+    mobile_phone = factory.Sequence(lambda n: f"(555) 300-{n % 10000:04d}")
+    email = factory.LazyAttribute(lambda o: f"{o.first_name.lower()}@patients.test")
+    address_line1 = "9 Patient Road"
+    city = "Springfield"
+    state = "IL"
+    postal_code = "62701"
+
+
+class CoverageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "patients.Coverage"
+
+    patient = factory.SubFactory(PatientFactory)
+    payer = factory.SubFactory(PayerFactory)
+    member_id = factory.Sequence(lambda n: f"M{n:08d}")
+    effective_date = datetime.date(2020, 1, 1)
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "scheduling.Provider"
+        skip_postgeneration_save = True
+
+    first_name = "Dana"
+    last_name = factory.Sequence(lambda n: f"Doctor{n}")
+    credentials = "MD"
+    npi = factory.Sequence(lambda n: npi_from_prefix(f"{200000000 + n}"))
+    taxonomy_code = "207Q00000X"
+    specialty = "Family medicine"
+
+    @factory.post_generation
+    def locations(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.locations.set(extracted)
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "scheduling.Room"
+
+    location = factory.SubFactory(LocationFactory)
+    name = factory.Sequence(lambda n: f"Exam {n}")
+
+
+class AppointmentTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "scheduling.AppointmentType"
+        django_get_or_create = ("name",)
+
+    name = "Follow-up"
+    duration_minutes = 20
+    colour = "#4c78a8"
+    needs_room = False
+
+
+class ScheduleTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "scheduling.ScheduleTemplate"
+
+    weekday = 0
+    start_time = datetime.time(8, 0)
+    end_time = datetime.time(17, 0)
+    effective_from = datetime.date(2020, 1, 1)
+
+
+def weekly_schedule(
+    provider, location, *, start=datetime.time(8), end=datetime.time(17), weekdays=range(7)
+):
+    """Give a provider working hours at a location on the given weekdays."""
+    provider.locations.add(location)
+    for weekday in weekdays:
+        ScheduleTemplateFactory(
+            provider=provider, location=location, weekday=weekday, start_time=start, end_time=end
+        )

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "practicedesk.core",
+    "practicedesk.patients",
+    "practicedesk.scheduling",
     "practicedesk.demo",
 ]
 
@@ -68,10 +70,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "practicedesk.core.middleware.IdleLogoffMiddleware",
     "practicedesk.core.middleware.TwoFactorRequiredMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
@@ -112,7 +114,6 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-practicedesk.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Nothing lives in process memory between requests: several app servers can share one database.
@@ -207,9 +208,10 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "core.auditevent",
     "core.workerheartbeat",
     "core.jobprogress",
+    "core.sequence",
 )
 AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("last_login",)
-AUDITLOG_MASK_TRACKING_FIELDS = ("password", "key")
+AUDITLOG_MASK_TRACKING_FIELDS = ("password", "key", "token_hash")
 AUDITLOG_STORE_JSON_CHANGES = True
 
 TASKS = {
@@ -273,7 +275,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
     "loggers": {"django_tasks": {"level": "INFO"}, "django_tasks_db": {"level": "INFO"}},
 }
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # The published password of the demo users (`practicedesk demo`); never used by real accounts.
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "practicedesk-demo")
+
+# Scheduling and patient flow.
+LATE_CANCEL_HOURS = env_int("LATE_CANCEL_HOURS", 24)
+FLOW_WAIT_LIMIT_MINUTES = env_int("FLOW_WAIT_LIMIT_MINUTES", 20)
+REMINDER_HOURS_BEFORE = env_int("REMINDER_HOURS_BEFORE", 48)
+REMINDER_LINK_VALID_HOURS = env_int("REMINDER_LINK_VALID_HOURS", 72)
+CHART_CLOSURE_HOURS = env_int("CHART_CLOSURE_HOURS", 72)
+SLOT_SEARCH_DAYS = env_int("SLOT_SEARCH_DAYS", 90)
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")

@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from practicedesk.core.views import auth, pages
+from practicedesk.core.views import auth, health, pages
 
 urlpatterns = [
     path("", pages.HomeView.as_view(), name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", auth.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/setup/", auth.TwoFactorSetupView.as_view(), name="two_factor_setup"),

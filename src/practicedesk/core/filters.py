@@ -3,8 +3,10 @@ from auditlog.models import LogEntry
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
+from django_tasks_db.models import DBTaskResult
 
-from practicedesk.core.models import AuditEvent, Location, User
+from practicedesk.core.models import AuditEvent, Document, Location, User
+from practicedesk.core.selectors.jobs import JOB_STATES
 
 
 class SearchFilterSet(django_filters.FilterSet):
@@ -38,6 +40,22 @@ class UserFilterSet(SearchFilterSet):
     class Meta:
         model = User
         fields = ["q", "is_active"]
+
+
+class DocumentFilterSet(SearchFilterSet):
+    search_fields = ("title", "original_name", "notes")
+    document_type = django_filters.ChoiceFilter(choices=Document.Type.choices, label="Type")
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.all(), label="Owner")
+    retain_before = django_filters.DateFilter(
+        field_name="retain_until",
+        lookup_expr="lte",
+        label="Kept until on or before",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Document
+        fields = ["q", "document_type", "owner", "retain_before"]
 
 
 def content_type_choices():
@@ -87,3 +105,14 @@ class AuditEventFilterSet(DateRangeFields):
         super().__init__(*args, **kwargs)
         self.filters["date_from"].field_name = "at"
         self.filters["date_to"].field_name = "at"
+
+
+class JobFilterSet(SearchFilterSet):
+    search_fields = ("task_path",)
+    status = django_filters.ChoiceFilter(
+        choices=[(status, state.word) for status, state in JOB_STATES.items()], label="State"
+    )
+
+    class Meta:
+        model = DBTaskResult
+        fields = ["q", "status"]

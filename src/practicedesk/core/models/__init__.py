@@ -3,17 +3,20 @@
 from practicedesk.core.models.audit import AuditEvent
 from practicedesk.core.models.documents import Document
 from practicedesk.core.models.jobs import JobProgress, WorkerHeartbeat
-from practicedesk.core.models.organization import Location, Organization
+from practicedesk.core.models.organization import Address, Location, Organization
+from practicedesk.core.models.sequences import Sequence
 from practicedesk.core.models.users import AccessMatrix, RolePolicy, User
 
 __all__ = [
     "AccessMatrix",
+    "Address",
     "AuditEvent",
     "Document",
     "JobProgress",
     "Location",
     "Organization",
     "RolePolicy",
+    "Sequence",
     "User",
     "WorkerHeartbeat",
 ]

@@ -10,7 +10,12 @@ def document_upload_to(instance: "Document", filename: str) -> str:
 
 
 class Document(models.Model):
-    """A business document (contract, invoice, policy, license...) kept with a retention date."""
+    """A business document (contract, invoice, policy, license...) kept with a retention date.
+
+    Documents may hold protected health information, so every view of one is audited.
+    """
+
+    audit_reads = True
 
     class Type(models.TextChoices):
         CONTRACT = "contract", "Contract or agreement"

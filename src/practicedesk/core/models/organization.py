@@ -54,7 +54,9 @@ class Organization(Address):
 
 
 class Location(Address):
-    """A clinic site of the practice."""
+    """A clinic site of the practice. Kept for history: deleting one archives it."""
+
+    archive_on_delete = True
 
     code = models.SlugField(max_length=20, unique=True, help_text="Short code, e.g. MAIN.")
     name = models.CharField(max_length=120, unique=True)

@@ -9,6 +9,24 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from practicedesk.core.models import AuditEvent, Document, WorkerHeartbeat
+from practicedesk.core.selectors.documents import (  # noqa: F401 - re-exported
+    attachment_target_for_user,
+    document_attached_record,
+    document_types_for_user,
+    documents_for_user,
+)
+from practicedesk.core.selectors.jobs import (  # noqa: F401 - re-exported
+    JobState,
+    duration_text,
+    job_duration,
+    job_progress,
+    job_progress_for,
+    job_state,
+    job_summary,
+    job_task_label,
+    jobs_pending_exist,
+    jobs_recent,
+)
 
 WORKER_STALE_AFTER = timedelta(seconds=60)
 
@@ -21,6 +39,27 @@ def documents_attached_to(obj: Model) -> QuerySet[Document]:
     return Document.objects.filter(
         attached_type=ContentType.objects.get_for_model(obj), attached_id=str(obj.pk)
     ).select_related("owner")
+
+
+def change_lines(entry: LogEntry) -> list[tuple[str, str, str]]:
+    """Readable (field, before, after) rows of one change record.
+
+    Plain fields are stored as [before, after]; many-to-many changes as
+    {"type": "m2m", "operation": "add"|"delete", "objects": [...]}.
+    """
+    lines = []
+    for field, values in (entry.changes_dict or {}).items():
+        if isinstance(values, dict) and values.get("type") == "m2m":
+            objects = ", ".join(str(item) for item in values.get("objects", []))
+            if values.get("operation") == "delete":
+                lines.append((field, objects, ""))
+            else:
+                lines.append((field, "", objects))
+        elif isinstance(values, list | tuple) and len(values) == 2:
+            lines.append((field, str(values[0]), str(values[1])))
+        else:
+            lines.append((field, "", str(values)))
+    return lines
 
 
 def audit_changes() -> QuerySet[LogEntry]:

@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django_otp import login as otp_login
@@ -20,6 +21,15 @@ from practicedesk.core.forms import TokenForm
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+def throttled_message(why) -> str:
+    """What to say when django-otp's throttling holds back a code after wrong ones."""
+    until = (why or {}).get("locked_until")
+    if until:
+        wait = max(1, int((until - timezone.now()).total_seconds()))
+        return f"Too many wrong codes. Wait {wait} seconds, then enter the code now showing."
+    return "Too many wrong codes. Wait a moment, then enter the code now showing."
 
 
 def safe_next(request, default="home"):
@@ -58,7 +68,10 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
         device = self.unconfirmed_device(request.user)
         form = TokenForm(request.POST)
         if form.is_valid():
-            if device.verify_token(form.cleaned_data["token"]):
+            allowed, why = device.verify_is_allowed()
+            if not allowed:
+                form.add_error("token", throttled_message(why))
+            elif device.verify_token(form.cleaned_data["token"]):
                 with transaction.atomic():
                     device.confirmed = True
                     device.save()

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SchedulingConfig(AppConfig):
+    name = "practicedesk.scheduling"
+    label = "scheduling"
+    verbose_name = "Scheduling and patient flow"

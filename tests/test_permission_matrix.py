@@ -1,0 +1,126 @@
+"""Every URL of the app, requested as every role, is allowed or refused exactly as
+``core.roles`` declares. A new view without a declared area fails here."""
+
+import uuid
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from practicedesk.core.roles import ROLES
+from tests import factories
+
+PUBLIC_URL_NAMES = {"login", "logout", "healthz", "two_factor_setup", "two_factor_verify"}
+# Pages every signed-in user has, whatever the role (their own home page).
+ANY_ROLE_URL_NAMES = {"home"}
+SKIPPED_NAMESPACES = {"admin"}
+
+
+def walk(resolver, prefix="", namespace=""):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = entry.namespace or namespace
+            if inner in SKIPPED_NAMESPACES:
+                continue
+            yield from walk(entry, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield prefix + str(entry.pattern), name, entry
+
+
+def app_urls():
+    return [
+        (route, name, entry)
+        for route, name, entry in walk(get_resolver())
+        if name and name not in PUBLIC_URL_NAMES and not route.startswith("static")
+    ]
+
+
+def declared_permission(entry: URLPattern, route: str) -> tuple[str, str] | None:
+    if entry.name in ANY_ROLE_URL_NAMES:
+        return None
+    view_class = getattr(entry.callback, "view_class", None)
+    assert view_class is not None and getattr(view_class, "area", ""), (
+        f"{route} has no declared area: give its view an `area` (and `action`)."
+    )
+    action = view_class.action
+    if getattr(view_class, "create_or_change", False) or view_class.__name__.endswith("EditView"):
+        action = "change" if "<int:pk>" in route or "pk>" in route else "add"
+    return view_class.area, action
+
+
+@pytest.fixture
+def sample_objects(db):
+    manager = factories.UserFactory(username="sample-owner")
+    location = factories.LocationFactory()
+    factories.OrganizationFactory()
+    document = factories.DocumentFactory(owner=manager)
+    objects = {"location": location, "user": manager, "document": document}
+    try:
+        from django.utils import timezone
+        from django_tasks_db.models import DBTaskResult
+
+        objects["dbtaskresult"] = DBTaskResult.objects.create(
+            args_kwargs={"args": [], "kwargs": {}},
+            task_path="practicedesk.core.tasks.documents_verify_checksums",
+            backend_name="default",
+            run_after=timezone.now(),
+        )
+    except ImportError:  # pragma: no cover - the task backend is always installed
+        pass
+    return objects
+
+
+def concrete_path(route: str, entry: URLPattern, objects) -> str:
+    view_class = getattr(entry.callback, "view_class", None)
+    model = getattr(view_class, "model", None) or getattr(
+        getattr(view_class, "queryset", None), "model", None
+    )
+    path = "/" + route
+    if "<int:pk>" in path:
+        key = model._meta.model_name if model is not None else ""
+        obj = objects.get(key)
+        assert obj is not None, f"No sample object for {route}; add one to sample_objects."
+        path = path.replace("<int:pk>", str(obj.pk))
+    if "<uuid:pk>" in path:
+        obj = objects.get("dbtaskresult")
+        path = path.replace("<uuid:pk>", str(obj.pk if obj else uuid.uuid4()))
+    assert "<" not in path, f"Teach concrete_path how to fill {route}"
+    return path
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda role: role.key)
+def test_every_url_obeys_the_declared_matrix_for_every_role(
+    role, client, make_user, sample_objects
+):
+    user = make_user(role.key, two_factor_exempt=True)
+    client.force_login(user)
+    mismatches = []
+    for route, name, entry in app_urls():
+        permission = declared_permission(entry, route)
+        path = concrete_path(route, entry, sample_objects)
+        status = client.get(path).status_code
+        allowed = permission is None or role.allows(*permission)
+        area, action = permission or ("any", "view")
+        if allowed and status == 403:
+            mismatches.append(f"{name} {path}: refused but {role.key} may {action} {area}")
+        if not allowed and status != 403:
+            mismatches.append(
+                f"{name} {path}: answered {status} but {role.key} may not {action} {area}"
+            )
+        assert status < 500, f"{name} {path} failed with {status} for {role.key}"
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_every_url_sends_an_anonymous_visitor_to_sign_in(client, sample_objects):
+    for route, name, entry in app_urls():
+        path = concrete_path(route, entry, sample_objects)
+        response = client.get(path)
+        assert response.status_code == 302, f"{name} {path} answered {response.status_code}"
+        assert response["Location"].startswith("/accounts/login/"), name
+
+
+def test_the_admin_is_closed_to_practice_roles(client, make_user):
+    client.force_login(make_user("manager", two_factor_exempt=True))
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
