@@ -209,6 +209,7 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "core.workerheartbeat",
     "core.jobprogress",
     "core.sequence",
+    "core.periodicrun",
 )
 AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("last_login",)
 AUDITLOG_MASK_TRACKING_FIELDS = ("password", "key", "token_hash")

@@ -95,3 +95,26 @@ def test_list_search_updates_results_without_reloading_the_page(browser_page, li
     expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/users/\?(.*&)?q=audrey"))
     screenshot(page, "manager-users-search")
     page.watch.assert_clean(page)
+
+
+def test_invalid_form_shows_errors_beside_the_fields(browser_page, live_server):
+    page = browser_page
+    sign_in(page, ROLE_USERS["manager"][0])
+    page.goto("/locations/new/")
+    page.evaluate("window.__sameDocument = 'still here'")
+    page.fill("#id_code", "north")
+
+    with page.expect_response(lambda response: response.request.method == "POST") as answer:
+        page.get_by_role("button", name="Save").click()
+    assert answer.value.status == 422
+
+    name_field = page.locator(".form-field", has=page.locator("#id_name"))
+    expect(name_field).to_have_class(re.compile(r"\bhas-error\b"))
+    expect(name_field.get_by_role("alert")).to_contain_text("This field is required")
+    expect(page.locator("#id_code")).to_have_value("north")
+    assert page.evaluate("window.__sameDocument") == "still here"
+    # The browser itself logs every 4xx response; that one line is expected here.
+    page.watch.console_errors = [
+        error for error in page.watch.console_errors if "status of 422" not in error
+    ]
+    page.watch.assert_clean(page)

@@ -169,12 +169,13 @@ class JobTable(tables.Table):
     def value_task_path(self, value):
         return job_task_label(value)
 
-    def render_status(self, value):
-        state = job_state(value)
+    # ``value`` would be the choice's label; the state's word and colour go by its code.
+    def render_status(self, record):
+        state = job_state(record.status)
         return format_html('<span class="badge {}">{}</span>', state.badge, state.word)
 
-    def value_status(self, value):
-        return job_state(value).word
+    def value_status(self, record):
+        return job_state(record.status).word
 
     def render_duration(self, record):
         return duration_text(job_duration(record)) or "—"

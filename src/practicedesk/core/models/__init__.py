@@ -2,7 +2,7 @@
 
 from practicedesk.core.models.audit import AuditEvent
 from practicedesk.core.models.documents import Document
-from practicedesk.core.models.jobs import JobProgress, WorkerHeartbeat
+from practicedesk.core.models.jobs import JobProgress, PeriodicRun, WorkerHeartbeat
 from practicedesk.core.models.organization import Address, Location, Organization
 from practicedesk.core.models.sequences import Sequence
 from practicedesk.core.models.users import AccessMatrix, RolePolicy, User
@@ -15,6 +15,7 @@ __all__ = [
     "JobProgress",
     "Location",
     "Organization",
+    "PeriodicRun",
     "RolePolicy",
     "Sequence",
     "User",

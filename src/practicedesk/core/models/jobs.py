@@ -38,3 +38,19 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname}:{self.pid}"
+
+
+class PeriodicRun(models.Model):
+    """When each periodic job (declared in an app's ``periodic.py``) was last enqueued.
+
+    Workers claim a due job by locking its row, so with several workers each run happens once.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (last {self.last_enqueued_at or 'never'})"

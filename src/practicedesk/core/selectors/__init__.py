@@ -35,8 +35,9 @@ def history_for(obj: Model) -> QuerySet[LogEntry]:
     return LogEntry.objects.get_for_object(obj).select_related("actor")
 
 
-def documents_attached_to(obj: Model) -> QuerySet[Document]:
-    return Document.objects.filter(
+def documents_attached_to(obj: Model, user) -> QuerySet[Document]:
+    """The documents attached to a record that this user's roles may see."""
+    return documents_for_user(user).filter(
         attached_type=ContentType.objects.get_for_model(obj), attached_id=str(obj.pk)
     ).select_related("owner")
 

@@ -112,9 +112,7 @@ def job_summary(job: DBTaskResult) -> dict:
         "kwargs": pretty_json(arguments.get("kwargs", {})),
         "has_arguments": bool(arguments.get("args") or arguments.get("kwargs")),
         "return_value": (
-            pretty_json(job.return_value)
-            if job.status == TaskResultStatus.SUCCESSFUL
-            else None
+            pretty_json(job.return_value) if job.status == TaskResultStatus.SUCCESSFUL else None
         ),
         "error_class": job.exception_class_path if is_failed else "",
         "error_message": job_error_message(job) if is_failed else "",

@@ -57,6 +57,8 @@ def role_two_factor_set(*, acting_user: User, group: Group, required: bool) -> R
 def user_requires_two_factor(user: User) -> bool:
     if not user.is_authenticated or user.two_factor_exempt:
         return False
+    if user.is_superuser:
+        return True  # the superuser can do everything, so always needs a second factor
     return RolePolicy.objects.filter(group__in=user.groups.all(), requires_two_factor=True).exists()
 
 

@@ -201,7 +201,7 @@ class ObjectDetailView(AreaPermissionMixin, RestrictedQuerysetMixin, DetailView)
             reverse(self.delete_url_name, args=[self.object.pk]) if self.delete_url_name else None
         )
         if can(self.request.user, "documents", "view"):
-            context["attached_documents"] = documents_attached_to(self.object)
+            context["attached_documents"] = documents_attached_to(self.object, self.request.user)
             if can(self.request.user, "documents", "add"):
                 content_type = ContentType.objects.get_for_model(self.object)
                 context["attach_url"] = (

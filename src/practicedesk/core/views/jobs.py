@@ -88,9 +88,7 @@ class JobStartChecksumsView(AreaPermissionMixin, View):
 
     def post(self, request):
         try:
-            job_start(
-                acting_user=request.user, task=documents_verify_checksums, one_at_a_time=True
-            )
+            job_start(acting_user=request.user, task=documents_verify_checksums, one_at_a_time=True)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("core:job_list")
