@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "practicedesk.core",
     "practicedesk.patients",
     "practicedesk.scheduling",
+    "practicedesk.api",
     "practicedesk.demo",
 ]
 

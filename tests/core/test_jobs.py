@@ -199,6 +199,20 @@ def test_the_jobs_page_shows_live_progress_and_polls_only_while_work_is_pending(
 
 
 @pytest.mark.django_db
+def test_a_job_page_refreshes_itself_until_the_job_has_finished(manager_client):
+    job = make_job(TaskResultStatus.RUNNING)
+    running = manager_client.get(f"/jobs/{job.pk}/", headers={"HX-Request": "true"})
+    assert "<html" not in running.content.decode()
+    assert 'hx-trigger="every 2s"' in running.content.decode()
+    DBTaskResult.objects.filter(pk=job.pk).update(
+        status=TaskResultStatus.SUCCESSFUL, finished_at=timezone.now(), return_value={"n": 1}
+    )
+    finished = manager_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "hx-trigger" not in finished
+    assert "Result" in finished
+
+
+@pytest.mark.django_db
 def test_the_jobs_page_says_whether_a_worker_is_alive(manager_client):
     assert "No background worker is running" in manager_client.get("/jobs/").content.decode()
     worker_heartbeat_record(worker_id="w1", started_at=timezone.now())

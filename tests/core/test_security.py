@@ -166,3 +166,9 @@ def test_a_malformed_url_gets_a_plain_not_found_page(manager_client):
     response = manager_client.get("/locations/999999/")
     assert response.status_code == 404
     assert "Traceback" not in response.content.decode()
+
+
+def test_a_superuser_without_any_role_still_needs_a_second_factor(client, make_user):
+    user = make_user(is_superuser=True, is_staff=True)
+    login(client, user.username)
+    assert client.get("/")["Location"] == "/accounts/two-factor/setup/"

@@ -50,4 +50,14 @@ def documents_verify_checksums(context: TaskContext) -> dict:
             total=total,
             message=f"Checked {checked} of {total} documents",
         )
+    job_progress_report(
+        context,
+        current=checked,
+        total=checked,
+        message=(
+            f"Done: {checked} checked, {len(mismatched)} changed, {len(missing)} missing"
+            if checked
+            else "No documents to check"
+        ),
+    )
     return {"checked": checked, "mismatched": mismatched, "missing": missing}

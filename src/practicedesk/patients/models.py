@@ -179,6 +179,14 @@ class Patient(Address):
         return f"{self.last_name}, {self.first_name} ({self.mrn})"
 
     def save(self, *args, **kwargs):
+        self.refresh_search_fields()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("patients:patient_detail", args=[self.pk])
+
+    def refresh_search_fields(self) -> None:
+        """Fill the normalised search columns; bulk inserts must call it (they skip save())."""
         self.search_name = " ".join(
             part.lower()
             for part in (self.last_name, self.first_name, self.middle_name, self.preferred_name)
@@ -187,10 +195,6 @@ class Patient(Address):
         self.phone_digits = " ".join(
             digits_only(phone)[-10:] for phone in (self.mobile_phone, self.home_phone) if phone
         )
-        super().save(*args, **kwargs)
-
-    def get_absolute_url(self) -> str:
-        return reverse("patients:patient_detail", args=[self.pk])
 
     @property
     def display_name(self) -> str:

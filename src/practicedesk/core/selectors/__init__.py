@@ -37,9 +37,11 @@ def history_for(obj: Model) -> QuerySet[LogEntry]:
 
 def documents_attached_to(obj: Model, user) -> QuerySet[Document]:
     """The documents attached to a record that this user's roles may see."""
-    return documents_for_user(user).filter(
-        attached_type=ContentType.objects.get_for_model(obj), attached_id=str(obj.pk)
-    ).select_related("owner")
+    return (
+        documents_for_user(user)
+        .filter(attached_type=ContentType.objects.get_for_model(obj), attached_id=str(obj.pk))
+        .select_related("owner")
+    )
 
 
 def change_lines(entry: LogEntry) -> list[tuple[str, str, str]]:

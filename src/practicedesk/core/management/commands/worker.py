@@ -1,7 +1,8 @@
 """`practicedesk worker`: django-tasks-db's database worker that also reports it is alive.
 
 The heartbeat is written by a small thread, not by the task loop, so a worker busy with one
-long job (checking thousands of documents) still reads as alive on ``/healthz``.
+long job (checking thousands of documents) still reads as alive on ``/healthz``. The same
+thread enqueues the periodic jobs that are due (``core.periodic``): reminders, digests.
 """
 
 import logging
@@ -15,6 +16,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 from django_tasks_db.management.commands.db_worker import Worker
 
+from practicedesk.core.periodic import periodic_enqueue_due
 from practicedesk.core.services import (
     worker_heartbeat_record,
     worker_heartbeat_remove,
@@ -53,6 +55,7 @@ class HeartbeatWorker(Worker):
             while not stop.wait(self.heartbeat_seconds):
                 try:
                     worker_heartbeat_record(worker_id=self.worker_id, started_at=started_at)
+                    periodic_enqueue_due()
                 except DatabaseError:
                     # The database may be briefly locked or away; the next beat tries again.
                     logger.warning("Could not record the heartbeat of worker %s", self.worker_id)

@@ -1,7 +1,10 @@
+import time
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from practicedesk.core.roles import ROLES
+from practicedesk.demo.clinical import build_clinical
 from practicedesk.demo.foundation import ROLE_USERS, build_foundation
 from practicedesk.demo.sizes import SIZES
 
@@ -13,13 +16,22 @@ class Command(BaseCommand):
         parser.add_argument("--size", choices=sorted(SIZES), default="small")
 
     def handle(self, *args, size, **options):
-        created = build_foundation(SIZES[size])
+        started = time.monotonic()
+        demo_size = SIZES[size]
+        created = build_foundation(demo_size)
+        counts = build_clinical(demo_size, self.progress)
         self.stdout.write(
-            f"Demo practice ({size}): {created['locations']} new location(s), "
-            f"{created['users']} new user(s)."
+            f"\rDemo practice ({size}) ready in {time.monotonic() - started:.0f} s: "
+            f"{created['locations']} new location(s), {created['users']} new user(s); "
+            f"{counts['providers']} providers, {counts['patients']:,} patients, "
+            f"{counts['appointments']:,} appointments."
         )
         self.stdout.write(
             f"Demo sign-ins (password: {settings.DEMO_PASSWORD}; two-factor is off for demo users):"
         )
         for role in ROLES:
             self.stdout.write(f"  {role.name:<18} {ROLE_USERS[role.key][0]}")
+
+    def progress(self, label: str, count: int) -> None:
+        self.stdout.write(f"\r  {label}: {count:,}      ", ending="")
+        self.stdout.flush()

@@ -1,0 +1,1 @@
+"""Scheduling pages: one module per concern (resources, calendar, booking, flow, follow-up)."""

@@ -1,0 +1,26 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from practicedesk.core import periodic
+from practicedesk.core.periodic import Every, periodic_enqueue_due
+
+pytestmark = pytest.mark.django_db
+
+CHECKSUMS = Every("checksums", "practicedesk.core.tasks.documents_verify_checksums", minutes=60)
+
+
+def test_a_periodic_job_is_enqueued_once_per_interval(monkeypatch):
+    monkeypatch.setattr(periodic, "declared", lambda: [CHECKSUMS])
+    now = timezone.now()
+    assert periodic_enqueue_due(now) == ["checksums"]
+    assert periodic_enqueue_due(now + datetime.timedelta(minutes=30)) == []
+    assert periodic_enqueue_due(now + datetime.timedelta(minutes=61)) == ["checksums"]
+    assert DBTaskResult.objects.filter(task_path=CHECKSUMS.task_path).count() == 2
+
+
+def test_apps_declare_their_periodic_jobs_in_their_own_module():
+    names = {job.name for job in periodic.declared()}
+    assert all(isinstance(name, str) for name in names)

@@ -1,0 +1,68 @@
+import pytest
+from django.core.management import call_command
+
+from practicedesk.core.models import Location, User
+from practicedesk.patients.models import Coverage, Patient
+from practicedesk.scheduling.models import Appointment, Provider
+
+pytestmark = pytest.mark.django_db
+
+
+def counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in (Location, User, Patient, Coverage, Provider, Appointment)
+    }
+
+
+def overlaps(key: str) -> list[tuple]:
+    clashes = []
+    last_end: dict = {}
+    rows = Appointment.objects.booked().order_by(key, "start").values_list(key, "start", "end")
+    for owner, start, end in rows:
+        if owner in last_end and start < last_end[owner]:
+            clashes.append((owner, start))
+        last_end[owner] = max(end, last_end.get(owner, end))
+    return clashes
+
+
+def test_the_small_demo_builds_a_whole_practice_once(capsys):
+    call_command("demo", size="small")
+    first = counts()
+    assert first["Location"] == 1
+    assert first["Provider"] == 4
+    assert first["Patient"] == 1500
+    assert first["Appointment"] > 2000
+    call_command("demo", size="small")
+    assert counts() == first
+    output = capsys.readouterr().out
+    assert "Practice manager" in output and "practicedesk-demo" in output
+
+
+def test_demo_users_exist_for_every_role_with_two_factor_off():
+    call_command("demo", size="small")
+    users = User.objects.filter(username__in=["manager", "frontdesk", "auditor"])
+    assert users.count() == 3
+    assert all(user.two_factor_exempt for user in users)
+
+
+def test_demo_appointments_never_double_book_a_provider_patient_or_room():
+    call_command("demo", size="small")
+    assert overlaps("provider_id") == []
+    assert overlaps("patient_id") == []
+    room_rows = Appointment.objects.booked().exclude(room=None)
+    assert room_rows.exists()
+    clashes = []
+    last_end: dict = {}
+    for room, start, end in room_rows.order_by("room", "start").values_list("room", "start", "end"):
+        if room in last_end and start < last_end[room]:
+            clashes.append((room, start))
+        last_end[room] = max(end, last_end.get(room, end))
+    assert clashes == []
+
+
+def test_demo_patients_are_searchable_by_their_normalised_columns():
+    call_command("demo", size="small")
+    patient = Patient.objects.exclude(mobile_phone="").first()
+    assert patient.search_name.startswith(patient.last_name.lower())
+    assert patient.phone_digits
