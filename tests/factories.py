@@ -110,6 +110,25 @@ class CoverageFactory(factory.django.DjangoModelFactory):
     effective_date = datetime.date(2020, 1, 1)
 
 
+class ReferralSourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "patients.ReferralSource"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Referral source {n}")
+    kind = "physician"
+
+
+class PatientAlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "patients.PatientAlert"
+
+    patient = factory.SubFactory(PatientFactory)
+    kind = "checks_not_accepted"
+    severity = "warning"
+    text = "Cash or card only"
+
+
 class ProviderFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "scheduling.Provider"

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "practicedesk.core",
     "practicedesk.patients",
     "practicedesk.scheduling",
+    "practicedesk.billing",
     "practicedesk.api",
     "practicedesk.demo",
 ]
@@ -212,8 +213,8 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "core.sequence",
     "core.periodicrun",
 )
-AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("last_login",)
-AUDITLOG_MASK_TRACKING_FIELDS = ("password", "key", "token_hash")
+AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("last_login", "password")
+AUDITLOG_MASK_TRACKING_FIELDS = ("key", "token_hash")
 AUDITLOG_STORE_JSON_CHANGES = True
 
 TASKS = {
@@ -233,7 +234,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Practice Desk API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Practice Desk API",
+    "VERSION": "1",
+    # Patients and their coverage's subscriber share one choice set; name it once.
+    "ENUM_NAME_OVERRIDES": {"SexEnum": "practicedesk.patients.models.Patient.SexAtBirth"},
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
@@ -267,6 +273,7 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Practice Desk <practicedesk@localhost>")
 
+FILTERS_EMPTY_CHOICE_LABEL = "Any"
 DJANGO_TABLES2_TEMPLATE = "core/partials/table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}
 
@@ -289,3 +296,9 @@ REMINDER_LINK_VALID_HOURS = env_int("REMINDER_LINK_VALID_HOURS", 72)
 CHART_CLOSURE_HOURS = env_int("CHART_CLOSURE_HOURS", 72)
 SLOT_SEARCH_DAYS = env_int("SLOT_SEARCH_DAYS", 90)
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
+# Billing.
+UNDERPAYMENT_TOLERANCE = env_str("UNDERPAYMENT_TOLERANCE", "0.50")
+X12_SENDER_ID = env_str("X12_SENDER_ID", "PRACTICEDESK")
+X12_RECEIVER_ID = env_str("X12_RECEIVER_ID", "CLEARINGHOUSE")
+X12_USAGE_INDICATOR = env_str("X12_USAGE_INDICATOR", "T")

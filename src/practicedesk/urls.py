@@ -12,7 +12,10 @@ urlpatterns = [
     path("accounts/two-factor/setup/", auth.TwoFactorSetupView.as_view(), name="two_factor_setup"),
     path("accounts/two-factor/", auth.TwoFactorVerifyView.as_view(), name="two_factor_verify"),
     path("admin/", admin.site.urls),
+    path("api/", include("practicedesk.api.urls")),
+    path("fhir/", include("practicedesk.api.fhir_urls")),
     path("", include("practicedesk.core.urls")),
+    path("", include("practicedesk.patients.urls")),
 ]
 
 handler400 = "practicedesk.core.views.errors.bad_request"

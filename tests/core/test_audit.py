@@ -62,10 +62,10 @@ def test_password_hashes_never_reach_the_change_log(make_user):
     user = make_user()
     user.set_password("another-long-password")
     user.save()
-    for entry in LogEntry.objects.get_for_object(user):
-        for field, values in entry.changes_dict.items():
-            if field == "password":
-                assert all("md5$" not in str(value) for value in values)
+    entries = LogEntry.objects.get_for_object(user)
+    assert entries.exists()
+    for entry in entries:
+        assert "password" not in entry.changes_dict
 
 
 def test_change_log_entries_cannot_be_changed_or_deleted(db):

@@ -14,9 +14,7 @@ MAX_AUDITED_IDS = 500
 
 def query_of(request) -> dict[str, str | list[str]]:
     params = request.query_params if hasattr(request, "query_params") else request.GET
-    return {
-        key: values[0] if len(values) == 1 else values for key, values in params.lists() if key
-    }
+    return {key: values[0] if len(values) == 1 else values for key, values in params.lists() if key}
 
 
 def audit_record_read(request, obj: models.Model, *, via: str) -> None:

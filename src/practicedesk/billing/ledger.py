@@ -1,0 +1,109 @@
+"""Posting to the ledger: the only code that writes LedgerEntry rows.
+
+Every helper here appends entries; none updates one. Balances are sums (see selectors).
+"""
+
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from practicedesk.billing.models import ZERO, LedgerEntry
+
+CENT = Decimal("0.01")
+
+
+def money(value) -> Decimal:
+    """A Decimal with 2 places; floats are refused so binary rounding never enters."""
+    if isinstance(value, float):
+        raise TypeError("Money is never a float; pass a Decimal or a string.")
+    amount = Decimal(value)
+    if amount != amount.quantize(CENT):
+        raise ValidationError(f"{value} has more than 2 decimal places.")
+    return amount.quantize(CENT)
+
+
+def round_money(value: Decimal) -> Decimal:
+    """Round half-up to cents, for the rules that compute amounts (fee × units × percent)."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def entry_post(
+    *,
+    kind: str,
+    amount: Decimal,
+    responsibility: str,
+    patient_id: int,
+    acting_user=None,
+    posted_on: datetime.date | None = None,
+    **links,
+) -> LedgerEntry:
+    amount = money(amount)
+    if amount == ZERO and kind != LedgerEntry.Kind.TRANSFER:
+        raise ValidationError("A ledger entry of 0.00 posts nothing.")
+    entry = LedgerEntry(
+        kind=kind,
+        amount=amount,
+        responsibility=responsibility,
+        patient_id=patient_id,
+        posted_by=acting_user,
+        posted_on=posted_on or timezone.localdate(),
+        **links,
+    )
+    entry.full_clean()
+    entry.save()
+    return entry
+
+
+def entry_reverse(*, entry: LedgerEntry, acting_user=None, memo: str = "") -> LedgerEntry:
+    """Post the exact opposite of ``entry``; an entry is reversed at most once."""
+    if entry.reverses_id is not None:
+        raise ValidationError("A reversal cannot itself be reversed; post a new entry instead.")
+    if LedgerEntry.objects.filter(reverses=entry).exists():
+        raise ValidationError("This entry has already been reversed.")
+    return entry_post(
+        kind=LedgerEntry.Kind.REVERSAL,
+        amount=-entry.amount,
+        responsibility=entry.responsibility,
+        patient_id=entry.patient_id,
+        acting_user=acting_user,
+        charge=entry.charge,
+        claim=entry.claim,
+        payer=entry.payer,
+        reverses=entry,
+        memo=memo or f"Reversal of {entry.get_kind_display().lower()}",
+        adjustment_group=entry.adjustment_group,
+        adjustment_reason=entry.adjustment_reason,
+    )
+
+
+def transfer_to_patient(
+    *, charge, claim, payer, amount: Decimal, acting_user=None, memo: str = "", **links
+) -> tuple[LedgerEntry, LedgerEntry]:
+    """Move ``amount`` of a service line from the payer's responsibility to the patient's."""
+    amount = money(amount)
+    out = entry_post(
+        kind=LedgerEntry.Kind.TRANSFER,
+        amount=-amount,
+        responsibility=LedgerEntry.Responsibility.INSURANCE,
+        patient_id=charge.patient_id,
+        charge=charge,
+        claim=claim,
+        payer=payer,
+        acting_user=acting_user,
+        memo=memo,
+        **links,
+    )
+    into = entry_post(
+        kind=LedgerEntry.Kind.TRANSFER,
+        amount=amount,
+        responsibility=LedgerEntry.Responsibility.PATIENT,
+        patient_id=charge.patient_id,
+        charge=charge,
+        claim=claim,
+        acting_user=acting_user,
+        memo=memo,
+        **links,
+    )
+    return out, into

@@ -1,0 +1,577 @@
+"""The revenue cycle: service codes and fees, charges, claims, remittances, and the ledger.
+
+Money rules (DESIGN.md): every amount is a Decimal with 2 places. ``LedgerEntry`` is the one
+append-only ledger: a posted charge, payment, adjustment or transfer is never updated or
+deleted; it is reversed by a new entry. Every balance (patient, claim, payer, service line)
+is the sum of its entries.
+"""
+
+import re
+from decimal import Decimal
+
+import simple_icd_10_cm as icd10
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.urls import reverse
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+procedure_code_validator = RegexValidator(
+    r"^(\d{4}[0-9A-Z]|[A-Z]\d{4})$",
+    "A procedure code is a 5-character CPT (e.g. 99213) or HCPCS (e.g. G0439) code.",
+)
+modifier_validator = RegexValidator(r"^[0-9A-Z]{2}$", "A modifier is 2 letters or digits, e.g. 25.")
+
+
+def validate_icd10(value: str) -> None:
+    """A billable ICD-10-CM code (a leaf of the classification), with or without its dot."""
+    code = (value or "").strip().upper()
+    if not icd10.is_valid_item(code):
+        raise ValidationError(f"{value} is not an ICD-10-CM code.")
+    if not icd10.is_leaf(code):
+        raise ValidationError(
+            f"{value} is a category, not a billable code; use one of its more specific codes."
+        )
+
+
+def icd10_normalise(value: str) -> str:
+    """ICD-10-CM as written on forms: upper case with the dot after the third character."""
+    code = re.sub(r"[^0-9A-Z]", "", (value or "").upper())
+    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
+
+
+class ServiceCode(models.Model):
+    code = models.CharField(max_length=5, unique=True, validators=[procedure_code_validator])
+    description = models.CharField(max_length=120)
+    default_units = models.PositiveSmallIntegerField(default=1)
+    is_active = models.BooleanField("active", default=True)
+
+    archive_on_delete = True
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:service_code_list")
+
+
+class FeeSchedule(models.Model):
+    """The practice's own fees (no payer) or one payer's contracted allowed amounts."""
+
+    name = models.CharField(max_length=120)
+    payer = models.ForeignKey(
+        "patients.Payer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="fee_schedules",
+        help_text="Empty: the practice's own fee schedule.",
+    )
+    effective_from = models.DateField()
+    effective_to = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["payer__name", "-effective_from"]
+        indexes = [models.Index(fields=["payer", "effective_from"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} from {self.effective_from}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:fee_schedule_detail", args=[self.pk])
+
+
+class Fee(models.Model):
+    fee_schedule = models.ForeignKey(FeeSchedule, on_delete=models.CASCADE, related_name="fees")
+    service_code = models.ForeignKey(ServiceCode, on_delete=models.PROTECT, related_name="fees")
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(ZERO)])
+
+    class Meta:
+        ordering = ["service_code__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fee_schedule", "service_code"], name="one_fee_per_code"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_code.code}: {self.amount}"
+
+    def get_absolute_url(self) -> str:
+        return self.fee_schedule.get_absolute_url()
+
+
+class VisitDiagnosis(models.Model):
+    """One of up to 12 ICD-10-CM diagnoses of a visit, in claim order (1-12)."""
+
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.PROTECT, related_name="diagnoses"
+    )
+    position = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=8, validators=[validate_icd10])
+
+    class Meta:
+        ordering = ["appointment", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "position"], name="diagnosis_position"),
+            models.CheckConstraint(
+                condition=models.Q(position__gte=1, position__lte=12),
+                name="diagnosis_position_1_to_12",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.code}"
+
+
+class Charge(models.Model):
+    """A service line of a visit, priced from the fee schedule in force on the date of service.
+
+    Immutable once posted: a correction is a reversing charge plus a new one.
+    """
+
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.PROTECT, related_name="charges"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="charges"
+    )
+    rendering_provider = models.ForeignKey(
+        "scheduling.Provider", on_delete=models.PROTECT, related_name="charges"
+    )
+    date_of_service = models.DateField(db_index=True)
+    service_code = models.ForeignKey(ServiceCode, on_delete=models.PROTECT, related_name="charges")
+    modifier1 = models.CharField(max_length=2, blank=True, validators=[modifier_validator])
+    modifier2 = models.CharField(max_length=2, blank=True, validators=[modifier_validator])
+    modifier3 = models.CharField(max_length=2, blank=True, validators=[modifier_validator])
+    modifier4 = models.CharField(max_length=2, blank=True, validators=[modifier_validator])
+    units = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    place_of_service = models.CharField(
+        max_length=2,
+        default="11",
+        validators=[RegexValidator(r"^\d{2}$", "Place of service is a 2-digit code, e.g. 11.")],
+    )
+    unit_price = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY)
+    diagnosis_pointers = models.JSONField(
+        default=list, help_text="1 to 4 positions of the visit's diagnoses, e.g. [1, 3]."
+    )
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    posted_at = models.DateTimeField(auto_now_add=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["date_of_service", "pk"]
+        indexes = [models.Index(fields=["patient", "date_of_service"])]
+
+    def __str__(self) -> str:
+        sign = "reversal of " if self.reverses_id else ""
+        return f"{sign}{self.service_code.code} × {self.units} on {self.date_of_service}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.pop("allow_update", False):
+            raise ValidationError("A posted charge cannot be changed; reverse it and post anew.")
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:charge_detail", args=[self.pk])
+
+    @property
+    def modifiers(self) -> list[str]:
+        return [m for m in (self.modifier1, self.modifier2, self.modifier3, self.modifier4) if m]
+
+
+class Claim(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        READY = "ready", "Ready"
+        SUBMITTED = "submitted", "Submitted"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        PAID = "paid", "Paid"
+        PARTIALLY_PAID = "partially_paid", "Partially paid"
+        DENIED = "denied", "Denied"
+        APPEALED = "appealed", "Appealed"
+        CLOSED = "closed", "Closed"
+
+    claim_number = models.CharField(
+        "patient control number",
+        max_length=20,
+        unique=True,
+        help_text="Sent on the claim (CLM01) and returned on the remittance (CLP01).",
+    )
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.PROTECT, related_name="claims"
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="claims")
+    coverage = models.ForeignKey(
+        "patients.Coverage", on_delete=models.PROTECT, related_name="claims"
+    )
+    payer = models.ForeignKey("patients.Payer", on_delete=models.PROTECT, related_name="claims")
+    billing_location = models.ForeignKey(
+        "core.Location", on_delete=models.PROTECT, related_name="claims"
+    )
+    rendering_provider = models.ForeignKey(
+        "scheduling.Provider", on_delete=models.PROTECT, related_name="claims"
+    )
+    payer_order = models.PositiveSmallIntegerField(default=1, help_text="1 primary, 2 secondary.")
+    primary_claim = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="secondary_claims"
+    )
+    date_of_service = models.DateField(db_index=True)
+    total_charge = models.DecimalField(**MONEY)
+    status = models.CharField(
+        max_length=15, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    batch = models.ForeignKey(
+        "billing.ClaimBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="claims"
+    )
+    first_submitted_at = models.DateTimeField(null=True, blank=True)
+    denial_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    audit_reads = True
+
+    class Meta:
+        ordering = ["-date_of_service", "-pk"]
+        indexes = [
+            models.Index(fields=["payer", "status"]),
+            models.Index(fields=["patient", "date_of_service"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Claim {self.claim_number} ({self.payer})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:claim_detail", args=[self.pk])
+
+
+class ClaimLine(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="lines")
+    charge = models.ForeignKey(Charge, on_delete=models.PROTECT, related_name="claim_lines")
+    line_number = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["claim", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "line_number"], name="claim_line_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim.claim_number} line {self.line_number}"
+
+
+class ClaimStatusChange(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=15, choices=Claim.Status.choices, blank=True)
+    to_status = models.CharField(max_length=15, choices=Claim.Status.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.claim.claim_number}: {self.from_status or '—'} → {self.to_status}"
+
+
+class ClaimBatch(models.Model):
+    """One 837P file: the claims it carried and its interchange/group control numbers."""
+
+    interchange_control_number = models.PositiveIntegerField(unique=True)
+    group_control_number = models.PositiveIntegerField(unique=True)
+    payer = models.ForeignKey(
+        "patients.Payer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    claim_count = models.PositiveIntegerField()
+    total_charge = models.DecimalField(**MONEY)
+    content = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "claim batches"
+
+    def __str__(self) -> str:
+        return f"837P batch {self.interchange_control_number:09d} ({self.claim_count} claims)"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:claim_batch_detail", args=[self.pk])
+
+
+class Remittance(models.Model):
+    """One 835 transaction (a payer's payment and its explanation), imported once."""
+
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    transaction_control_number = models.CharField(max_length=30)
+    payer = models.ForeignKey(
+        "patients.Payer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="remittances",
+    )
+    payer_name = models.CharField(max_length=120)
+    payment_method = models.CharField(max_length=3, blank=True, help_text="BPR04: ACH, CHK...")
+    payment_amount = models.DecimalField(**MONEY)
+    payment_date = models.DateField(null=True, blank=True)
+    trace_number = models.CharField("check or EFT trace number", max_length=50)
+    posted_total = models.DecimalField(**MONEY, default=ZERO)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-imported_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file_sha256", "transaction_control_number"],
+                name="remittance_once_per_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ERA {self.trace_number} from {self.payer_name}: {self.payment_amount}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:remittance_detail", args=[self.pk])
+
+
+class RemittanceLine(models.Model):
+    """One adjudicated service line (SVC) of a remittance, with what it matched."""
+
+    remittance = models.ForeignKey(Remittance, on_delete=models.PROTECT, related_name="lines")
+    claim_number = models.CharField(max_length=40)
+    claim = models.ForeignKey(
+        Claim, null=True, blank=True, on_delete=models.PROTECT, related_name="remittance_lines"
+    )
+    charge = models.ForeignKey(
+        Charge, null=True, blank=True, on_delete=models.PROTECT, related_name="remittance_lines"
+    )
+    claim_status_code = models.CharField(max_length=3, help_text="CLP02")
+    procedure_code = models.CharField(max_length=48, blank=True)
+    billed = models.DecimalField(**MONEY)
+    allowed = models.DecimalField(**MONEY, null=True, blank=True)
+    paid = models.DecimalField(**MONEY)
+    patient_responsibility = models.DecimalField(**MONEY, default=ZERO)
+    adjustments = models.JSONField(default=list, help_text="[[group, reason, amount], ...]")
+    service_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["remittance", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.claim_number} {self.procedure_code}: paid {self.paid}"
+
+
+class ReconciliationItem(models.Model):
+    """Something in a remittance that matched nothing here; kept until a biller resolves it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    remittance = models.ForeignKey(
+        Remittance, on_delete=models.PROTECT, related_name="reconciliation_items"
+    )
+    claim_number = models.CharField(max_length=40, blank=True)
+    description = models.CharField(max_length=300)
+    amount = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["status", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.claim_number or 'remittance'}: {self.description}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:reconciliation_list")
+
+
+class LedgerEntry(models.Model):
+    """One financial event. Append-only: never updated or deleted, only reversed.
+
+    ``amount`` is signed from the practice's side: positive raises what is owed (a charge, a
+    reversal of a payment, a returned-check fee), negative lowers it (a payment, an adjustment,
+    a write-off). ``responsibility`` says who owes it: the payer of ``claim`` or the patient.
+    """
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", "Charge"
+        PAYMENT = "payment", "Payment"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        TRANSFER = "transfer", "Transfer of responsibility"
+        REFUND = "refund", "Refund"
+        WRITE_OFF = "write_off", "Write-off"
+        FEE = "fee", "Fee"
+        REVERSAL = "reversal", "Reversal"
+
+    class Responsibility(models.TextChoices):
+        INSURANCE = "insurance", "Insurance"
+        PATIENT = "patient", "Patient"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    amount = models.DecimalField(**MONEY)
+    responsibility = models.CharField(max_length=10, choices=Responsibility.choices)
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    charge = models.ForeignKey(
+        Charge, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    claim = models.ForeignKey(
+        Claim, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    payer = models.ForeignKey(
+        "patients.Payer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+    )
+    remittance_line = models.ForeignKey(
+        RemittanceLine,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+    )
+    adjustment_group = models.CharField(max_length=2, blank=True, help_text="CO, PR, OA, PI")
+    adjustment_reason = models.CharField(max_length=5, blank=True, help_text="CARC, e.g. 45")
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    memo = models.CharField(max_length=200, blank=True)
+    posted_on = models.DateField(db_index=True)
+    posted_at = models.DateTimeField(auto_now_add=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["posted_at", "pk"]
+        verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["patient", "responsibility"]),
+            models.Index(fields=["claim"]),
+            models.Index(fields=["charge"]),
+            models.Index(fields=["payer", "posted_on"]),
+            models.Index(fields=["kind", "posted_on"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} ({self.responsibility})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Ledger entries are append-only; post a reversal instead.")
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("patients:patient_detail", args=[self.patient_id]) + "#account"
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Ledger entries are append-only; post a reversal instead.")
+
+
+class Underpayment(models.Model):
+    """A service line paid below the payer's contracted amount (beyond the tolerance)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        APPEALED = "appealed", "Appealed"
+        ACCEPTED = "accepted", "Accepted"
+
+    remittance_line = models.OneToOneField(
+        RemittanceLine, on_delete=models.PROTECT, related_name="underpayment"
+    )
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="underpayments")
+    contracted = models.DecimalField(**MONEY)
+    allowed = models.DecimalField(**MONEY)
+    paid = models.DecimalField(**MONEY)
+    difference = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["status", "-difference"]
+
+    def __str__(self) -> str:
+        return f"{self.claim.claim_number}: {self.difference} under contract"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:underpayment_list")
+
+
+class EligibilityCheck(models.Model):
+    """A 270 inquiry about one coverage and what its 271 answered."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+        ERROR = "error", "Error"
+
+    coverage = models.ForeignKey(
+        "patients.Coverage", on_delete=models.PROTECT, related_name="eligibility_checks"
+    )
+    appointment = models.ForeignKey(
+        "scheduling.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="eligibility_checks",
+    )
+    trace_number = models.CharField(max_length=50, unique=True, help_text="TRN02 of the 270.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    plan_begin = models.DateField(null=True, blank=True)
+    plan_end = models.DateField(null=True, blank=True)
+    copay = models.DecimalField(**MONEY, null=True, blank=True)
+    deductible = models.DecimalField(**MONEY, null=True, blank=True)
+    deductible_remaining = models.DecimalField(**MONEY, null=True, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    response = models.TextField(blank=True, help_text="The 271 as received.")
+
+    audit_reads = True
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["coverage", "answered_at"])]
+
+    def __str__(self) -> str:
+        return f"Eligibility {self.trace_number}: {self.get_status_display()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:eligibility_list")

@@ -1,0 +1,483 @@
+"""Import patients from a CSV file (``practicedesk import patients FILE.csv`` and the upload page).
+
+The file is UTF-8 text (a byte-order mark is fine: "CSV UTF-8" from a spreadsheet) with one
+header line naming the columns, in any order; names are not case-sensitive. Columns:
+
+=========================  ========  ===================================================
+column                     required  meaning
+=========================  ========  ===================================================
+last_name                  yes       legal last name
+first_name                 yes       legal first name
+middle_name                          middle name
+preferred_name                       the name the patient goes by
+date_of_birth              yes       YYYY-MM-DD or MM/DD/YYYY; not in the future
+sex_at_birth               yes       F, M or U (Female, Male, Unknown)
+gender_identity                      female, male, non_binary, transgender_female,
+                                     transgender_male, other or declined
+address_line1              yes       street address
+address_line2                        apartment, suite...
+city                       yes       city
+state                      yes       two-letter state code, e.g. NY
+postal_code               yes       5-digit ZIP code or ZIP+4
+mobile_phone                         10-digit phone number, any punctuation
+home_phone                           10-digit phone number, any punctuation
+email                                email address
+preferred_language                   empty means English
+reminder_email_consent               yes or no (empty: no): appointment reminders by email
+marketing_email_consent              yes or no (empty: no): marketing email
+external_id                          the patient's id in the old system; only used to
+                                     name the row in the error report
+=========================  ========  ===================================================
+
+Every row is checked by the same rules as the registration form. Each bad row is reported as
+``line N: <column>: <reason>`` (N counts lines of the file, the header being line 1). Without
+``--all-or-nothing`` the valid rows are imported and the bad ones listed; with it, one bad row
+means nothing is imported. A file that is not a CSV, is empty, or lacks a required column is
+refused as a whole before anything is imported.
+
+Rows are inserted in batches with one MRN reservation per batch, so a large file (100,000
+rows) imports in seconds.
+"""
+
+import csv
+import datetime
+import io
+import os
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from practicedesk.core.models import AuditEvent, User
+from practicedesk.core.services import audit_event_record
+from practicedesk.patients.models import ConsentEvent, Patient
+
+BATCH_SIZE = 1000
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+MAX_REPORTED_ERRORS = 1000
+SNIFF_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    required: bool
+    meaning: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("last_name", True, "Legal last name"),
+    Column("first_name", True, "Legal first name"),
+    Column("middle_name", False, "Middle name"),
+    Column("preferred_name", False, "The name the patient goes by"),
+    Column("date_of_birth", True, "YYYY-MM-DD or MM/DD/YYYY; not in the future"),
+    Column("sex_at_birth", True, "F, M or U (Female, Male, Unknown)"),
+    Column(
+        "gender_identity",
+        False,
+        "female, male, non_binary, transgender_female, transgender_male, other or declined",
+    ),
+    Column("address_line1", True, "Street address"),
+    Column("address_line2", False, "Apartment, suite…"),
+    Column("city", True, "City"),
+    Column("state", True, "Two-letter state code, e.g. NY"),
+    Column("postal_code", True, "5-digit ZIP code or ZIP+4"),
+    Column("mobile_phone", False, "10-digit phone number, any punctuation"),
+    Column("home_phone", False, "10-digit phone number, any punctuation"),
+    Column("email", False, "Email address"),
+    Column("preferred_language", False, "Empty means English"),
+    Column("reminder_email_consent", False, "yes or no (empty: no): reminders by email"),
+    Column("marketing_email_consent", False, "yes or no (empty: no): marketing email"),
+    Column("external_id", False, "The id in the old system; only used in the error report"),
+)
+COLUMN_NAMES = {column.name for column in COLUMNS}
+REQUIRED_COLUMNS = tuple(column.name for column in COLUMNS if column.required)
+TEXT_COLUMNS = (
+    "last_name",
+    "first_name",
+    "middle_name",
+    "preferred_name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "mobile_phone",
+    "home_phone",
+    "email",
+)
+CONSENT_COLUMNS = {
+    "reminder_email_consent": ConsentEvent.Kind.REMINDER_EMAIL,
+    "marketing_email_consent": ConsentEvent.Kind.MARKETING_EMAIL,
+}
+YES = {"yes", "y", "true", "1", "x"}
+NO = {"no", "n", "false", "0", ""}
+SEX_WORDS = {"f": "F", "female": "F", "m": "M", "male": "M", "u": "U", "unknown": "U"}
+GENDER_WORDS = {
+    **{value: value for value in Patient.GenderIdentity.values},
+    **{str(label).lower(): value for value, label in Patient.GenderIdentity.choices},
+    **{value.replace("_", " "): value for value in Patient.GenderIdentity.values},
+    **{value.replace("_", "-"): value for value in Patient.GenderIdentity.values},
+}
+# Filled by the import itself (MRN) or by refresh_search_fields() before the insert.
+NOT_VALIDATED = ["mrn", "search_name", "phone_digits"]
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported; the message says why in one sentence."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+    external_id: str = ""
+
+    def __str__(self) -> str:
+        where = f"line {self.line}"
+        if self.external_id:
+            where += f" (external id {self.external_id})"
+        return (
+            f"{where}: {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+        )
+
+
+@dataclass
+class ImportResult:
+    all_or_nothing: bool = False
+    rows: int = 0
+    imported: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    first_mrn: str = ""
+    last_mrn: str = ""
+
+    @property
+    def refused_lines(self) -> list[int]:
+        return sorted({error.line for error in self.errors})
+
+    @property
+    def refused(self) -> int:
+        return len(self.refused_lines)
+
+    def summary(self) -> str:
+        if self.all_or_nothing and self.errors:
+            return (
+                f"Nothing imported: {self.refused} of {self.rows} rows are wrong (all or nothing)."
+            )
+        text = f"Imported {self.imported} of {self.rows} patients"
+        if self.imported:
+            text += f" (MRN {self.first_mrn} to {self.last_mrn})"
+        if self.refused:
+            text += f"; {self.refused} rows refused"
+        return text + "."
+
+    def as_dict(self, *, max_errors: int = MAX_REPORTED_ERRORS) -> dict[str, Any]:
+        """A JSON-ready summary (a background job's result); the error list is capped."""
+        return {
+            "all_or_nothing": self.all_or_nothing,
+            "rows": self.rows,
+            "imported": self.imported,
+            "refused": self.refused,
+            "first_mrn": self.first_mrn,
+            "last_mrn": self.last_mrn,
+            "ignored_columns": self.ignored_columns,
+            "errors": [str(error) for error in self.errors[:max_errors]],
+            "errors_total": len(self.errors),
+            "summary": self.summary(),
+        }
+
+
+def _open_text(source: str | os.PathLike | IO[bytes]) -> IO[str]:
+    if isinstance(source, str | os.PathLike):
+        try:
+            handle = Path(source).open("rb")  # noqa: SIM115 - the caller closes it
+        except OSError as error:
+            raise ImportFileError(f"{source} cannot be read: {error.strerror}.") from error
+    else:
+        handle = source
+        handle.seek(0)
+    sample = handle.read(SNIFF_BYTES)
+    handle.seek(0)
+    if not sample.strip():
+        raise ImportFileError("The file is empty.")
+    if b"\x00" in sample or sample.startswith(b"PK\x03\x04"):
+        raise ImportFileError(
+            "This is not a CSV file (it looks like a spreadsheet or other binary file); "
+            "save it as “CSV UTF-8” and import that."
+        )
+    return io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+
+
+def _header(reader: Iterator[list[str]]) -> list[str]:
+    try:
+        names = next(reader)
+    except StopIteration as error:
+        raise ImportFileError("The file is empty.") from error
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise _not_csv(1, error) from error
+    return [name.strip().lower().replace(" ", "_").replace("-", "_") for name in names]
+
+
+def _not_csv(line: int, error: Exception) -> ImportFileError:
+    if isinstance(error, UnicodeDecodeError):
+        return ImportFileError(
+            f"Line {line} is not UTF-8 text; save the file as “CSV UTF-8” and import that."
+        )
+    return ImportFileError(f"Line {line} cannot be read as CSV: {error}.")
+
+
+def _check_header(names: list[str]) -> list[str]:
+    """Refuse a header without the required columns; returns the unknown (ignored) names."""
+    if len(names) == 1 and ";" in names[0]:
+        raise ImportFileError(
+            "The columns are separated by semicolons; save the file with commas (CSV)."
+        )
+    duplicated = sorted({name for name in names if name and names.count(name) > 1})
+    if duplicated:
+        raise ImportFileError(f"The header names a column twice: {', '.join(duplicated)}.")
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    if missing:
+        if not COLUMN_NAMES & set(names):
+            raise ImportFileError(
+                "The first line must name the columns (last_name, first_name, date_of_birth, "
+                "...); none of its names is a known column."
+            )
+        raise ImportFileError(
+            f"Required column{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}."
+        )
+    return [name for name in names if name and name not in COLUMN_NAMES]
+
+
+def csv_header_check(source: IO[bytes]) -> list[str]:
+    """Check a file's first line at once (the upload page), before it is queued for import.
+    Returns the names of columns that will be ignored."""
+    text = _open_text(source)
+    try:
+        return _check_header(_header(csv.reader(text)))
+    finally:
+        text.detach()
+
+
+def _date_value(raw: str) -> datetime.date:
+    from practicedesk.patients.selectors import date_parse
+
+    value = date_parse(raw)
+    if value is None:
+        raise ValueError("Enter the date as YYYY-MM-DD or MM/DD/YYYY, for example 1980-05-17.")
+    return value
+
+
+def _choice_value(raw: str, words: dict[str, str], allowed: str) -> str:
+    value = words.get(raw.strip().lower())
+    if value is None:
+        raise ValueError(f"“{raw}” is not one of {allowed}.")
+    return value
+
+
+def _consent_value(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in YES:
+        return True
+    if word in NO:
+        return False
+    raise ValueError(f"“{raw}” is not yes or no.")
+
+
+def _row_patient(values: dict[str, str]) -> tuple[Patient, dict[str, str]]:
+    """A Patient built from one row's text, and the columns whose text could not be read."""
+    fields: dict[str, Any] = {name: values.get(name, "") for name in TEXT_COLUMNS}
+    fields["state"] = values.get("state", "").upper()
+    fields["preferred_language"] = values.get("preferred_language", "") or "English"
+    problems: dict[str, str] = {}
+    readers: dict[str, Callable[[str], Any]] = {
+        "date_of_birth": _date_value,
+        "sex_at_birth": lambda raw: _choice_value(raw, SEX_WORDS, "F, M or U"),
+        "gender_identity": lambda raw: (
+            _choice_value(raw, GENDER_WORDS, ", ".join(Patient.GenderIdentity.values))
+            if raw
+            else ""
+        ),
+        **dict.fromkeys(CONSENT_COLUMNS, _consent_value),
+    }
+    for name, read in readers.items():
+        raw = values.get(name, "")
+        if name in ("date_of_birth", "sex_at_birth") and not raw:
+            problems[name] = "This column is required; it is empty."
+            continue
+        try:
+            fields[name] = read(raw)
+        except ValueError as error:
+            problems[name] = str(error)
+    patient = Patient(**{k: v for k, v in fields.items() if k not in problems})
+    return patient, problems
+
+
+def _rows(text: IO[str], names: list[str]) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """(line, values) for each data row, or (line, problem) for a row with too many values."""
+    reader = csv.reader(text)
+    next(reader)
+    last_line = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise _not_csv(last_line + 1, error) from error
+        line, last_line = last_line + 1, reader.line_num
+        if not any(value.strip() for value in row):
+            continue  # blank lines and the empty rows spreadsheets leave at the end
+        if len(row) > len(names) and any(value.strip() for value in row[len(names) :]):
+            yield line, f"has {len(row)} values but the header names {len(names)} columns."
+            continue
+        yield line, {name: value.strip() for name, value in zip(names, row, strict=False) if name}
+
+
+def _count_rows(text: IO[str], names: list[str]) -> int:
+    count = sum(1 for _ in _rows(text, names))
+    text.seek(0)
+    return count
+
+
+def _insert(batch: list[tuple[Patient, list[str]]], acting_user: User | None) -> list[str]:
+    """Insert one batch of checked patients with their consents; returns their MRNs."""
+    from practicedesk.patients.services import mrns_reserve
+
+    mrns = mrns_reserve(len(batch))
+    patients = []
+    for (patient, _), mrn in zip(batch, mrns, strict=True):
+        patient.mrn = mrn
+        patient.refresh_search_fields()
+        patients.append(patient)
+    Patient.objects.bulk_create(patients, batch_size=BATCH_SIZE)
+    if any(patient.pk is None for patient in patients):
+        ids = dict(Patient.objects.filter(mrn__in=mrns).values_list("mrn", "pk"))
+        for patient in patients:
+            patient.pk = ids[patient.mrn]
+    today = timezone.localdate()
+    consents = [
+        ConsentEvent(
+            patient_id=patient.pk, kind=kind, given=True, on_date=today, recorded_by=acting_user
+        )
+        for patient, kinds in batch
+        for kind in kinds
+    ]
+    ConsentEvent.objects.bulk_create(consents, batch_size=BATCH_SIZE)
+    return mrns
+
+
+class _Rollback(Exception):
+    pass
+
+
+def patients_import(
+    *,
+    acting_user: User | None,
+    source: str | os.PathLike | IO[bytes],
+    all_or_nothing: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Import the patients of a CSV file (see this module's docstring for the columns).
+
+    Raises ``ImportFileError`` (nothing imported) when the file as a whole is unusable.
+    Without ``all_or_nothing`` each batch commits on its own, so other work is not held up
+    by a long import; with it, the whole import is one transaction.
+    """
+    text = _open_text(source)
+    try:
+        names = _header(csv.reader(text))
+        result = ImportResult(all_or_nothing=all_or_nothing, ignored_columns=_check_header(names))
+        text.seek(0)
+        # A first pass reads the whole file, so a file that breaks half-way is refused before
+        # anything is written, and progress has a total.
+        total = _count_rows(text, names)
+        if total == 0:
+            raise ImportFileError("The file has a header line but no patient rows.")
+        try:
+            with transaction.atomic() if all_or_nothing else nullcontext():
+                _import_rows(text, names, result, acting_user, all_or_nothing, progress, total)
+                if all_or_nothing and result.errors:
+                    raise _Rollback
+        except _Rollback:
+            result.imported = 0
+            result.first_mrn = result.last_mrn = ""
+    finally:
+        if isinstance(source, str | os.PathLike):
+            text.close()
+        else:
+            text.detach()
+    audit_event_record(
+        action=AuditEvent.Action.ACTION,
+        user=acting_user,
+        name="patients_import",
+        detail={
+            "rows": result.rows,
+            "imported": result.imported,
+            "refused": result.refused,
+            "all_or_nothing": all_or_nothing,
+            "first_mrn": result.first_mrn,
+            "last_mrn": result.last_mrn,
+        },
+    )
+    return result
+
+
+def _import_rows(text, names, result, acting_user, all_or_nothing, progress, total) -> None:
+    batch: list[tuple[Patient, list[str]]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        if all_or_nothing and result.errors:
+            batch.clear()  # nothing will be kept; only checking goes on
+        else:
+            with transaction.atomic():
+                mrns = _insert(batch, acting_user)
+            result.imported += len(batch)
+            result.first_mrn = result.first_mrn or mrns[0]
+            result.last_mrn = mrns[-1]
+            batch.clear()
+        if progress is not None:
+            progress(result.rows, total)
+
+    for line, values in _rows(text, names):
+        result.rows += 1
+        if isinstance(values, str):
+            result.errors.append(RowError(line, "", values))
+            continue
+        external_id = values.get("external_id", "")
+        patient, problems = _row_patient(values)
+        try:
+            patient.full_clean(
+                exclude=NOT_VALIDATED + list(problems),
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                problems.setdefault(name if name != "__all__" else "", " ".join(messages))
+        if problems:
+            ordered = sorted(problems.items(), key=lambda item: _column_order(item[0]))
+            result.errors.extend(
+                RowError(line, name, message, external_id) for name, message in ordered
+            )
+            continue
+        consents = [kind for column, kind in CONSENT_COLUMNS.items() if getattr(patient, column)]
+        batch.append((patient, consents))
+        if len(batch) >= BATCH_SIZE:
+            flush()
+    flush()
+    if progress is not None:
+        progress(result.rows, total)
+
+
+def _column_order(name: str) -> int:
+    for index, column in enumerate(COLUMNS):
+        if column.name == name:
+            return index
+    return len(COLUMNS)
