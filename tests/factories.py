@@ -1,6 +1,7 @@
 """Factories for every model the tests build; one place, shared by all areas."""
 
 import datetime
+from decimal import Decimal
 
 import factory
 from django.contrib.auth.hashers import make_password
@@ -185,3 +186,43 @@ def weekly_schedule(
         ScheduleTemplateFactory(
             provider=provider, location=location, weekday=weekday, start_time=start, end_time=end
         )
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """A checked-out visit last month (no availability checks: for billing and reports)."""
+
+    class Meta:
+        model = "scheduling.Appointment"
+
+    patient = factory.SubFactory(PatientFactory)
+    location = factory.SubFactory(LocationFactory)
+    provider = factory.SubFactory(ProviderFactory)
+    appointment_type = factory.SubFactory(AppointmentTypeFactory)
+    start = factory.LazyFunction(lambda: datetime.datetime(2026, 10, 1, 14, 0, tzinfo=datetime.UTC))
+    end = factory.LazyAttribute(lambda o: o.start + datetime.timedelta(minutes=20))
+    status = "checked_out"
+
+
+class ServiceCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "billing.ServiceCode"
+        django_get_or_create = ("code",)
+
+    code = "99213"
+    description = "Office visit, established, low"
+
+
+class ChargeFactory(factory.django.DjangoModelFactory):
+    """A posted charge row (ledger entries are posted by the test, not by this factory)."""
+
+    class Meta:
+        model = "billing.Charge"
+
+    patient = factory.SubFactory(PatientFactory)
+    appointment = factory.SubFactory(AppointmentFactory, patient=factory.SelfAttribute("..patient"))
+    rendering_provider = factory.SelfAttribute("appointment.provider")
+    date_of_service = datetime.date(2026, 10, 1)
+    service_code = factory.SubFactory(ServiceCodeFactory)
+    unit_price = Decimal("100.00")
+    amount = Decimal("100.00")
+    diagnosis_pointers = factory.LazyFunction(lambda: [1])

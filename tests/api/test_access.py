@@ -25,7 +25,7 @@ PATIENT = {
 
 def test_the_api_refuses_a_caller_without_token_or_session():
     client = APIClient()
-    for path in ("/api/patients/", "/api/appointments/", "/api/slots/", "/api/schema/"):
+    for path in ("/api/", "/api/patients/", "/api/appointments/", "/api/slots/", "/api/schema/"):
         response = client.get(path)
         assert response.status_code == 401, path
         assert response["WWW-Authenticate"] == "Token"

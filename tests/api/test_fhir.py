@@ -313,7 +313,7 @@ def test_a_taken_slot_is_no_longer_found(fhir, practice):
         "entry"
     ][-1]["resource"]
     appointment_book(
-        acting_user=None,
+        acting_user=factories.UserFactory(),
         patient=factories.PatientFactory(),
         provider=provider,
         location=location,

@@ -8,6 +8,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
 
 from practicedesk.api.permissions import AreaPermission
@@ -46,6 +47,8 @@ class ApiViewMixin:
 
     authentication_classes = API_AUTHENTICATION
     permission_classes = [AreaPermission]
+    # JSON only: the API serves integrations; people work in the pages.
+    renderer_classes = [JSONRenderer]
     area: str = ""
     read_areas: tuple[str, ...] = ()
     action_permissions: dict[str, str] = {}

@@ -168,7 +168,7 @@ class Charge(models.Model):
     )
     posted_at = models.DateTimeField(auto_now_add=True)
     posted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:
@@ -241,7 +241,7 @@ class Claim(models.Model):
     denial_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     audit_reads = True
@@ -281,7 +281,7 @@ class ClaimStatusChange(models.Model):
     to_status = models.CharField(max_length=15, choices=Claim.Status.choices)
     at = models.DateTimeField(auto_now_add=True)
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     note = models.CharField(max_length=300, blank=True)
 
@@ -305,7 +305,7 @@ class ClaimBatch(models.Model):
     content = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:
@@ -339,7 +339,7 @@ class Remittance(models.Model):
     posted_total = models.DecimalField(**MONEY, default=ZERO)
     imported_at = models.DateTimeField(auto_now_add=True)
     imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:
@@ -471,7 +471,7 @@ class LedgerEntry(models.Model):
     posted_on = models.DateField(db_index=True)
     posted_at = models.DateTimeField(auto_now_add=True)
     posted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:

@@ -3,12 +3,12 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 
-from practicedesk.billing.models import ZERO, Charge, Claim, Fee, LedgerEntry
+from practicedesk.billing.models import Charge, Claim, Fee, LedgerEntry
+from practicedesk.core.money import MoneySum
 
-ZERO_SUM = Coalesce(Sum("amount"), ZERO)
+ZERO_SUM = MoneySum("amount")
 
 
 def balance(entries: QuerySet[LedgerEntry]) -> Decimal:

@@ -40,6 +40,6 @@ SIZES = {
         patients=50_000,
         weeks_past=100,
         weeks_future=6,
-        visits_per_provider_day=18,
+        visits_per_provider_day=20,
     ),
 }

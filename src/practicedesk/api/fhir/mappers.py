@@ -112,7 +112,7 @@ def patient_resource(patient: Patient) -> dict:
                 "value": patient.mrn,
             }
         ],
-        "active": patient.status in (Patient.Status.ACTIVE, Patient.Status.DECEASED),
+        "active": patient.status == Patient.Status.ACTIVE,
         "name": names,
         "telecom": phones,
         "gender": GENDER.get(patient.sex_at_birth, "unknown"),

@@ -177,7 +177,7 @@ class PatientResource(ModelResource):
         return queryset.filter(any_of(params, "gender", condition))
 
     def filter_active(self, queryset, params):
-        live = Q(status__in=[Patient.Status.ACTIVE, Patient.Status.DECEASED])
+        live = Q(status=Patient.Status.ACTIVE)
         return queryset.filter(
             any_of(params, "active", lambda v: live if boolean("active", v) else ~live)
         )

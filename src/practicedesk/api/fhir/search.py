@@ -52,6 +52,16 @@ class DateBound:
         return moment < self.start
 
 
+def parse_day(text: str) -> datetime.date | None:
+    """A YYYY-MM-DD day, or None for anything else (including 2025-13-45)."""
+    if len(text) != 10:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError:
+        return None
+
+
 def split_prefix(name: str, value: str) -> tuple[str, str]:
     prefix = value[:2]
     if prefix in DATE_PREFIXES and len(value) > 2:
@@ -66,7 +76,7 @@ def split_prefix(name: str, value: str) -> tuple[str, str]:
 def date_bound(name: str, value: str) -> DateBound:
     """``2025-03-04``, ``ge2025-03-04`` or ``lt2025-03-04T09:00:00-05:00``."""
     prefix, text = split_prefix(name, value.strip())
-    day = parse_date(text) if len(text) == 10 else None
+    day = parse_day(text)
     if day is not None:
         start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
         return DateBound(prefix, start, start + datetime.timedelta(days=1))
@@ -87,7 +97,7 @@ def date_bound(name: str, value: str) -> DateBound:
 def plain_date(name: str, value: str) -> tuple[str, datetime.date]:
     """A date parameter on a date field (birthdate): a prefix and a day."""
     prefix, text = split_prefix(name, value.strip())
-    day = parse_date(text) if len(text) == 10 else None
+    day = parse_day(text)
     if day is None:
         raise SearchError(f"{name}={value!r} is not a date: use YYYY-MM-DD, e.g. 1980-05-17.")
     return prefix, day
