@@ -44,6 +44,8 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/practicedesk check --fail-level WARNING
+	PRACTICEDESK_PRODUCTION=true SECRET_KEY=lint-only-$$(date +%s%N)-not-a-real-key-0123456789abcdefghij \
+		$(BIN)/practicedesk check --deploy --fail-level WARNING
 	$(BIN)/practicedesk makemigrations --check --dry-run
 	$(BIN)/lint-imports
 

@@ -1,6 +1,7 @@
 """Every URL of the app, requested as every role, is allowed or refused exactly as
 ``core.roles`` declares. A new view without a declared area fails here."""
 
+import re
 import uuid
 
 import pytest
@@ -9,7 +10,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from practicedesk.core.roles import ROLES
 from tests import factories
 
-PUBLIC_URL_NAMES = {"login", "logout", "healthz", "two_factor_setup", "two_factor_verify"}
+PUBLIC_URL_NAMES = {
+    "login",
+    "logout",
+    "healthz",
+    "two_factor_setup",
+    "two_factor_verify",
+    "reminder_respond",
+}
 # Pages every signed-in user has, whatever the role (their own home page).
 ANY_ROLE_URL_NAMES = {"home"}
 SKIPPED_NAMESPACES = {"admin"}
@@ -68,6 +76,54 @@ def sample_objects(db):
         patientalert=factories.PatientAlertFactory(patient=patient),
         referralsource=factories.ReferralSourceFactory(),
     )
+    # Scheduling follow-up: waitlist, recalls, encounters, records requests.
+    appointment = objects.setdefault(
+        "appointment", factories.AppointmentFactory(patient=patient, location=location)
+    )
+    objects.update(
+        waitlistentry=factories.WaitlistEntryFactory(patient=patient, location=location),
+        recall=factories.RecallFactory(patient=patient),
+        encounter=factories.EncounterFactory(appointment=appointment),
+        recordsrequest=factories.RecordsRequestFactory(patient=patient),
+    )
+    # Scheduling resources: providers, working hours, rooms, types, closed time.
+    provider = appointment.provider
+    factories.weekly_schedule(provider, location, weekdays=[0])
+    objects.update(
+        provider=provider,
+        scheduletemplate=provider.templates.first(),
+        room=factories.RoomFactory(location=location),
+        appointmenttype=appointment.appointment_type,
+        scheduleexception=factories.ScheduleExceptionFactory(provider=provider),
+    )
+    # Claims (837P) and claim batches.
+    objects.update(
+        claim=factories.ClaimFactory(appointment=appointment, coverage=objects["coverage"]),
+        claimbatch=factories.ClaimBatchFactory(),
+    )
+    # Remittances (835) and their queues.
+    remittance_line = factories.RemittanceLineFactory(claim=objects["claim"])
+    objects.update(
+        remittance=remittance_line.remittance,
+        reconciliationitem=factories.ReconciliationItemFactory(
+            remittance=remittance_line.remittance
+        ),
+        underpayment=factories.UnderpaymentFactory(remittance_line=remittance_line),
+    )
+    # Service codes, fee schedules and fees, charges, eligibility checks.
+    service_code = factories.ServiceCodeFactory()
+    fee_schedule = factories.FeeScheduleFactory()
+    objects.update(
+        servicecode=service_code,
+        feeschedule=fee_schedule,
+        fee=factories.FeeFactory(fee_schedule=fee_schedule, service_code=service_code),
+        charge=factories.ChargeFactory(
+            patient=patient, appointment=appointment, service_code=service_code
+        ),
+        eligibilitycheck=factories.EligibilityCheckFactory(
+            coverage=objects["coverage"], appointment=appointment
+        ),
+    )
     try:
         from django.utils import timezone
         from django_tasks_db.models import DBTaskResult
@@ -94,6 +150,11 @@ def concrete_path(route: str, entry: URLPattern, objects) -> str:
         obj = objects.get(key)
         assert obj is not None, f"No sample object for {route}; add one to sample_objects."
         path = path.replace("<int:pk>", str(obj.pk))
+    for key in re.findall(r"<int:(\w+)_pk>", path):
+        # e.g. <int:appointment_pk>: the sample object of that model.
+        obj = objects.get(key)
+        assert obj is not None, f"No sample {key} for {route}; add one to sample_objects."
+        path = path.replace(f"<int:{key}_pk>", str(obj.pk))
     if "<uuid:pk>" in path:
         obj = objects.get("dbtaskresult")
         path = path.replace("<uuid:pk>", str(obj.pk if obj else uuid.uuid4()))

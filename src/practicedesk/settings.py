@@ -195,6 +195,10 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Joining the browsers' HSTS preload list binds the whole domain for months: the owner of
+    # the domain decides that, so it is opt-in and its reminder (security.W021) is silenced.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # Audit: every model's create/change/delete, with who and from where.
 AUDITLOG_INCLUDE_ALL_MODELS = True
@@ -238,7 +242,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Practice Desk API",
     "VERSION": "1",
     # Patients and their coverage's subscriber share one choice set; name it once.
-    "ENUM_NAME_OVERRIDES": {"SexEnum": "practicedesk.patients.models.Patient.SexAtBirth"},
+    "ENUM_NAME_OVERRIDES": {
+        "SexEnum": "practicedesk.patients.models.Patient.SexAtBirth",
+        "ClaimStatusEnum": "practicedesk.billing.models.Claim.Status",
+    },
 }
 
 LANGUAGE_CODE = "en-us"
@@ -302,3 +309,13 @@ UNDERPAYMENT_TOLERANCE = env_str("UNDERPAYMENT_TOLERANCE", "0.50")
 X12_SENDER_ID = env_str("X12_SENDER_ID", "PRACTICEDESK")
 X12_RECEIVER_ID = env_str("X12_RECEIVER_ID", "CLEARINGHOUSE")
 X12_USAGE_INDICATOR = env_str("X12_USAGE_INDICATOR", "T")
+# Payments: the practice's returned-check (NSF) fee, capped by the state's legal limit; the
+# days a payment plan may stay delinquent before the account returns to collections; the
+# federal poverty guideline (HHS 2025, 48 states and DC) the sliding-scale bands refer to.
+RETURNED_CHECK_FEE = env_str("RETURNED_CHECK_FEE", "25.00")
+RETURNED_CHECK_FEE_STATE_CAP = env_str("RETURNED_CHECK_FEE_STATE_CAP", "25.00")
+PLAN_GRACE_DAYS = env_int("PLAN_GRACE_DAYS", 15)
+POVERTY_GUIDELINE_BASE = env_str("POVERTY_GUIDELINE_BASE", "15650")
+POVERTY_GUIDELINE_PER_PERSON = env_str("POVERTY_GUIDELINE_PER_PERSON", "5500")
+# The clearinghouse's name on an 837P (1000B); its id is X12_RECEIVER_ID.
+X12_RECEIVER_NAME = env_str("X12_RECEIVER_NAME", "CLEARINGHOUSE")

@@ -3,6 +3,11 @@ from fhir.resources.R4B import get_fhir_model_class
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.billing.conftest import (  # noqa: F401  (the billing fixtures)
+    billed_visit,
+    checked_out_visit,
+    service_codes,
+)
 from tests.scheduling.conftest import clinic  # noqa: F401  (the shared clinic fixture)
 
 

@@ -260,9 +260,7 @@ def test_active_alerts_are_shown_on_every_page_of_the_patient(front_desk_client)
     patient = factories.PatientFactory()
     coverage = factories.CoverageFactory(patient=patient)
     factories.PatientAlertFactory(patient=patient, text="Cash or card only")
-    factories.PatientAlertFactory(
-        patient=patient, kind="other", text="Old note", is_active=False
-    )
+    factories.PatientAlertFactory(patient=patient, kind="other", text="Old note", is_active=False)
     pages = [
         patient.get_absolute_url(),
         f"/patients/{patient.pk}/edit/",
@@ -381,12 +379,13 @@ def test_coverage_is_changed_through_its_edit_page(front_desk_client):
 
 def test_the_guarantor_is_named_by_mrn(front_desk_client):
     parent = factories.PatientFactory(first_name="Parent")
-    front_desk_client.post(
-        "/patients/new/", {**REGISTRATION, "guarantor_mrn": parent.mrn.lower()}
-    )
+    front_desk_client.post("/patients/new/", {**REGISTRATION, "guarantor_mrn": parent.mrn.lower()})
     child = Patient.objects.get(first_name="Maria")
     assert child.guarantor == parent
-    assert child.get_absolute_url() in front_desk_client.get(parent.get_absolute_url()).content.decode()
+    assert (
+        child.get_absolute_url()
+        in front_desk_client.get(parent.get_absolute_url()).content.decode()
+    )
     response = front_desk_client.post("/patients/new/", {**REGISTRATION, "guarantor_mrn": "NOPE"})
     assert "No patient has the MRN NOPE" in response.content.decode()
 
@@ -431,5 +430,45 @@ def test_referral_sources_are_listed_with_their_patient_counts(client, make_user
     page = client.get("/referral-sources/").content.decode()
     assert "Dr. Adams" in page
     assert client.get(f"/referral-sources/{source.pk}/").status_code == 200
-    response = client.post("/referral-sources/new/", {"name": "Web", "kind": "web", "is_active": "on"})
+    response = client.post(
+        "/referral-sources/new/", {"name": "Web", "kind": "web", "is_active": "on"}
+    )
     assert response.status_code == 302
+
+
+def test_a_short_number_finds_both_the_mrn_and_phone_numbers_starting_with_it():
+    by_phone = factories.PatientFactory(last_name="Phone", mobile_phone="(123) 400-0000")
+    by_mrn = factories.PatientFactory(last_name="Record", mrn="00001234", mobile_phone="")
+    assert set(patient_search("1234")) == {by_phone, by_mrn}
+    assert list(patient_search("00001234")) == [by_mrn]
+
+
+def test_a_second_active_alert_of_the_same_kind_is_refused_with_a_reason(front_desk_client):
+    alert = factories.PatientAlertFactory()
+    response = front_desk_client.post(
+        f"/patients/{alert.patient_id}/alerts/new/",
+        {"kind": alert.kind, "severity": "info", "text": "Again"},
+    )
+    assert "already has an active alert of this kind" in response.content.decode()
+    assert PatientAlert.objects.count() == 1
+
+
+def test_other_pages_show_the_patient_banner_with_one_template_tag():
+    from django.template import Context, Template
+
+    alert = factories.PatientAlertFactory(severity="critical", text="Latex allergy")
+    html = Template("{% load patient_tags %}{% patient_banner patient %}").render(
+        Context({"patient": alert.patient})
+    )
+    assert alert.patient.mrn in html
+    assert "badge-bad" in html and "Latex allergy" in html
+    assert alert.patient.get_absolute_url() in html
+
+
+def test_pages_carry_no_inline_style_or_script(front_desk_client):
+    patient = factories.PatientFactory()
+    factories.PatientAlertFactory(patient=patient)
+    for url in ("/patients/", "/patients/new/", patient.get_absolute_url(), "/patients/import/"):
+        body = front_desk_client.get(url).content.decode()
+        assert "style=" not in body, url
+        assert "<script>" not in body, url

@@ -2,13 +2,17 @@
 
 from django.urls import path
 
-from practicedesk.api.fhir.resources import RESOURCES
-from practicedesk.api.fhir.views import CapabilityStatementView, FhirReadView, FhirSearchView
+from practicedesk.api.fhir.views import (
+    SERVED_RESOURCES,
+    CapabilityStatementView,
+    FhirReadView,
+    FhirSearchView,
+)
 
 app_name = "fhir"
 
 urlpatterns = [path("metadata", CapabilityStatementView.as_view(), name="metadata")]
-for resource_type, resource in RESOURCES.items():
+for resource_type, resource in SERVED_RESOURCES.items():
     urlpatterns += [
         path(
             resource_type,

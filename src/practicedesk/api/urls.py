@@ -6,6 +6,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from practicedesk.api import views
 from practicedesk.api.base import API_AUTHENTICATION
+from practicedesk.api.billing import views as billing_views
 
 app_name = "api"
 
@@ -28,6 +29,12 @@ router.register("locations", views.LocationViewSet, basename="location")
 router.register("appointment-types", views.AppointmentTypeViewSet, basename="appointment-type")
 router.register("appointments", views.AppointmentViewSet, basename="appointment")
 router.register("slots", views.SlotViewSet, basename="slot")
+router.register("payers", billing_views.PayerViewSet, basename="payer")
+router.register("service-codes", billing_views.ServiceCodeViewSet, basename="service-code")
+router.register("fee-schedules", billing_views.FeeScheduleViewSet, basename="fee-schedule")
+router.register("fees", billing_views.FeeViewSet, basename="fee")
+router.register("charges", billing_views.ChargeViewSet, basename="charge")
+router.register("claims", billing_views.ClaimViewSet, basename="claim")
 
 urlpatterns = [
     path(

@@ -71,6 +71,7 @@ def entry_reverse(*, entry: LedgerEntry, acting_user=None, memo: str = "") -> Le
         charge=entry.charge,
         claim=entry.claim,
         payer=entry.payer,
+        payment_id=entry.payment_id,
         reverses=entry,
         memo=memo or f"Reversal of {entry.get_kind_display().lower()}",
         adjustment_group=entry.adjustment_group,

@@ -12,7 +12,7 @@ from decimal import Decimal
 import simple_icd_10_cm as icd10
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 
@@ -467,6 +467,22 @@ class LedgerEntry(models.Model):
     reverses = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )
+    payment = models.ForeignKey(
+        "billing.Payment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        help_text="The payment this entry applies, holds on account, refunds or returns.",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The manager who approved it (write-offs, financial assistance).",
+    )
     memo = models.CharField(max_length=200, blank=True)
     posted_on = models.DateField(db_index=True)
     posted_at = models.DateTimeField(auto_now_add=True)
@@ -494,7 +510,7 @@ class LedgerEntry(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("patients:patient_detail", args=[self.patient_id]) + "#account"
+        return reverse("billing:patient_account", args=[self.patient_id]) + "#ledger"
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Ledger entries are append-only; post a reversal instead.")
@@ -575,3 +591,364 @@ class EligibilityCheck(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("billing:eligibility_list")
+
+
+# Payments, refunds, returned checks, collections, payment plans, financial assistance
+
+
+def validate_routing_number(value: str) -> None:
+    """An ABA routing number: 9 digits whose 3-7-1 weighted sum is a multiple of 10."""
+    if not re.fullmatch(r"\d{9}", value or ""):
+        raise ValidationError(
+            "A bank routing number is 9 digits, printed first on the bottom line of the check."
+        )
+    if sum(int(digit) * weight for digit, weight in zip(value, (3, 7, 1) * 3, strict=True)) % 10:
+        raise ValidationError(
+            "This routing number fails its check digit; compare it with the check again."
+        )
+
+
+class Payment(models.Model):
+    """Money received from a patient or a payer, once. Its ledger entries say where it went.
+
+    What it pays is never stored here: a patient payment is posted at once as PAYMENT entries,
+    on the charges it is applied to and the remainder on account (no charge). Its unapplied
+    credit, what it has applied and what was refunded are sums of those entries.
+    """
+
+    class Method(models.TextChoices):
+        CASH = "cash", "Cash"
+        CHECK = "check", "Check"
+        CARD = "card", "Card"
+        EFT = "eft", "Electronic funds transfer"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        RETURNED = "returned", "Returned (NSF)"
+
+    receipt_number = models.CharField(max_length=20, unique=True, editable=False)
+    patient = models.ForeignKey(
+        "patients.Patient",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
+    payer = models.ForeignKey(
+        "patients.Payer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
+    method = models.CharField(max_length=5, choices=Method.choices)
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    check_number = models.CharField(max_length=20, blank=True)
+    routing_number = models.CharField(
+        "bank routing number", max_length=9, blank=True, validators=[validate_routing_number]
+    )
+    reference = models.CharField(
+        max_length=50,
+        blank=True,
+        help_text="Card: the authorization code or last 4 digits (never the card number). "
+        "EFT: the trace number.",
+    )
+    received_on = models.DateField(db_index=True)
+    location = models.ForeignKey("core.Location", on_delete=models.PROTECT, related_name="+")
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    remittance = models.ForeignKey(
+        Remittance, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    plan = models.ForeignKey(
+        "billing.PaymentPlan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        help_text="The payment plan this payment is an instalment of.",
+    )
+    memo = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    returned_on = models.DateField(null=True, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    returned_reason = models.CharField(max_length=200, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    audit_reads = True
+
+    class Meta:
+        ordering = ["-received_on", "-pk"]
+        indexes = [
+            models.Index(fields=["received_on", "location"]),
+            models.Index(fields=["patient", "received_on"]),
+            models.Index(fields=["returned_on"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payment_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(patient__isnull=False, payer__isnull=True)
+                | models.Q(patient__isnull=True, payer__isnull=False),
+                name="payment_from_patient_or_payer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Receipt {self.receipt_number}: {self.get_method_display().lower()} {self.amount}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:payment_detail", args=[self.pk])
+
+    def clean(self):
+        errors = {}
+        if self.method == self.Method.CHECK:
+            if not self.check_number.strip():
+                errors["check_number"] = "Enter the check number."
+            if not self.routing_number:
+                errors["routing_number"] = "Enter the bank routing number printed on the check."
+        elif self.check_number or self.routing_number:
+            errors["check_number"] = "A check number and routing number belong to checks only."
+        if self.method in (self.Method.CARD, self.Method.EFT) and not self.reference.strip():
+            errors["reference"] = (
+                "Enter the card authorization code or last 4 digits."
+                if self.method == self.Method.CARD
+                else "Enter the EFT trace number."
+            )
+        if self.method == self.Method.CARD and re.search(
+            r"\d{12,}", re.sub(r"[\s-]", "", self.reference)
+        ):
+            errors["reference"] = (
+                "Never record a card number; enter the authorization code or last 4 digits."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def payer_name(self) -> str:
+        return str(self.patient or self.payer)
+
+
+class CollectionCase(models.Model):
+    """A patient account worked for collection, from first notice to an agency."""
+
+    class Stage(models.TextChoices):
+        FIRST_NOTICE = "first_notice", "First notice"
+        SECOND_NOTICE = "second_notice", "Second notice"
+        FINAL_NOTICE = "final_notice", "Final notice"
+        AGENCY = "agency", "Sent to an agency"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="collection_cases"
+    )
+    balance_at_open = models.DecimalField(**MONEY)
+    stage = models.CharField(max_length=15, choices=Stage.choices, default=Stage.FIRST_NOTICE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    disputed = models.BooleanField(default=False)
+    reason = models.CharField(max_length=200)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    audit_reads = True
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        indexes = [models.Index(fields=["status", "stage"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(status="open"),
+                name="one_open_collection_case_per_patient",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Collection of {self.patient}: {self.get_stage_display().lower()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:patient_account", args=[self.patient_id])
+
+
+class PaymentPlan(models.Model):
+    """A special financial agreement: a down payment, then equal instalments (the last one
+    takes the remainder) on a schedule. Takes effect when a manager authorizes it."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", "Weekly"
+        BIWEEKLY = "biweekly", "Every two weeks"
+        MONTHLY = "monthly", "Monthly"
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        ACTIVE = "active", "Active"
+        DELINQUENT = "delinquent", "Delinquent"
+        DEFAULTED = "defaulted", "Defaulted"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    LIVE_STATUSES = (Status.PROPOSED, Status.ACTIVE, Status.DELINQUENT)
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="payment_plans"
+    )
+    total = models.DecimalField(**MONEY, help_text="The patient balance the plan pays off.")
+    down_payment = models.DecimalField(**MONEY, default=ZERO)
+    instalment_amount = models.DecimalField(**MONEY)
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    start_date = models.DateField(help_text="The down payment (or first instalment) is due then.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    note = models.CharField(max_length=300, blank=True)
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    authorized_at = models.DateTimeField(null=True, blank=True)
+    authorized_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    delinquent_since = models.DateField(
+        null=True, blank=True, help_text="Due date of the oldest instalment still missed."
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    audit_reads = True
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+        indexes = [models.Index(fields=["status", "delinquent_since"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(status__in=["proposed", "active", "delinquent"]),
+                name="one_live_payment_plan_per_patient",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total__gt=0, down_payment__gte=0, instalment_amount__gt=0),
+                name="payment_plan_amounts_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment plan of {self.patient}: {self.total} ({self.get_status_display().lower()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:payment_plan_detail", args=[self.pk])
+
+
+class PlanInstalment(models.Model):
+    """One due amount of a plan (number 0 is the down payment). What has been paid on it is
+    derived from the plan's payments, oldest instalment first; ``status`` is what the daily
+    check last found."""
+
+    class Status(models.TextChoices):
+        DUE = "due", "Due"
+        PAID = "paid", "Paid"
+        MISSED = "missed", "Missed"
+
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.PROTECT, related_name="instalments")
+    number = models.PositiveSmallIntegerField()
+    due_date = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DUE)
+
+    class Meta:
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="plan_instalment_number"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="plan_instalment_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = "Down payment" if self.number == 0 else f"Instalment {self.number}"
+        return f"{what}: {self.amount} due {self.due_date}"
+
+    def get_absolute_url(self) -> str:
+        return self.plan.get_absolute_url()
+
+
+class FinancialAssistanceBand(models.Model):
+    """A sliding-scale step: households up to this income (as a percent of the federal
+    poverty guideline for their size) get this discount on what they owe."""
+
+    name = models.CharField(max_length=80, unique=True)
+    poverty_level_max = models.PositiveSmallIntegerField(
+        "income ceiling (% of federal poverty level)",
+        validators=[MinValueValidator(1)],
+        help_text="E.g. 200: households with income up to 200% of the guideline.",
+    )
+    discount_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+    )
+    is_active = models.BooleanField("active", default=True)
+
+    archive_on_delete = True
+
+    class Meta:
+        ordering = ["poverty_level_max"]
+
+    def __str__(self) -> str:
+        percent = f"{self.discount_percent.normalize():f}"
+        return f"{self.name}: {percent}% off up to {self.poverty_level_max}% of poverty level"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:fa_band_list")
+
+
+class FinancialAssistanceApproval(models.Model):
+    """A manager's approval of a patient's sliding-scale discount, for a period."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="financial_assistance"
+    )
+    band = models.ForeignKey(
+        FinancialAssistanceBand, on_delete=models.PROTECT, related_name="approvals"
+    )
+    household_income = models.DecimalField(
+        "yearly household income", **MONEY, validators=[MinValueValidator(ZERO)]
+    )
+    household_size = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    poverty_level_percent = models.DecimalField(
+        "income as % of federal poverty level", max_digits=7, decimal_places=2
+    )
+    valid_from = models.DateField()
+    valid_until = models.DateField()
+    note = models.CharField(max_length=300, blank=True)
+    approved_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    audit_reads = True
+
+    class Meta:
+        ordering = ["-valid_from", "-pk"]
+        indexes = [models.Index(fields=["patient", "valid_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.band.name} for {self.patient}, {self.valid_from} to {self.valid_until}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:fa_approval_detail", args=[self.pk])
+
+    def clean(self):
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValidationError({"valid_until": "The approval must end after it starts."})
+
+    def is_valid_on(self, day) -> bool:
+        return self.valid_from <= day <= self.valid_until

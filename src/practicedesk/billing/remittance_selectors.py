@@ -17,11 +17,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from practicedesk.billing.ledger import round_money
 from practicedesk.billing.models import (
     ZERO,
     Fee,
@@ -31,6 +30,7 @@ from practicedesk.billing.models import (
     Underpayment,
 )
 from practicedesk.core.models import AuditEvent
+from practicedesk.core.money import MoneySum
 
 DENIED_CODE = "4"
 REVERSAL_CODE = "22"
@@ -54,9 +54,9 @@ def remittance_claims(remittance: Remittance) -> QuerySet:
         .annotate(
             lines=Count("pk"),
             posted_lines=Count("pk", filter=Q(charge__isnull=False)),
-            billed=Sum("billed"),
-            paid=Sum("paid"),
-            patient_responsibility=Sum("patient_responsibility"),
+            billed=MoneySum("billed"),
+            paid=MoneySum("paid"),
+            patient_responsibility=MoneySum("patient_responsibility"),
         )
         .order_by("claim_number")
     )
@@ -80,9 +80,9 @@ class RemittanceTotals:
 
 def remittance_totals(remittance: Remittance) -> RemittanceTotals:
     """BPR02 against what the remittance accounts for: posted to claims or held for a biller."""
-    posted = remittance.lines.filter(charge__isnull=False).aggregate(
-        total=Coalesce(Sum("paid"), ZERO)
-    )["total"]
+    posted = remittance.lines.filter(charge__isnull=False).aggregate(total=MoneySum("paid"))[
+        "total"
+    ]
     return RemittanceTotals(
         payment_amount=remittance.payment_amount,
         posted_total=remittance.posted_total,
@@ -223,8 +223,6 @@ def payer_comparison(
 def cents(value) -> Decimal | None:
     if value is None:
         return None
-    from practicedesk.billing.ledger import round_money
-
     return round_money(Decimal(str(value)))
 
 

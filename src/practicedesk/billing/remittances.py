@@ -384,12 +384,18 @@ class TransactionPoster:
         self.load_claims()
         payer = self.identify_payer()
         self.report.payer_name = payer.name
-        resent = Remittance.objects.filter(
-            payer=payer,
-            trace_number=self.txn.trace_number[:50],
-            payment_amount=self.txn.net_payment,
-            payment_date=self.txn.payment_date,
-        ).first()
+        # A re-sent copy (other line endings, other envelope) is another file, the same payment.
+        # Some payers send notification-only remittances with a zero trace number: not checked.
+        resent = (
+            Remittance.objects.filter(
+                payer=payer,
+                trace_number=self.txn.trace_number[:50],
+                payment_amount=self.txn.net_payment,
+                payment_date=self.txn.payment_date,
+            ).first()
+            if self.txn.trace_number.strip("0")
+            else None
+        )
         if resent is not None:
             self.report.already_imported_on = timezone.localdate(resent.imported_at)
             self.report.remittance_id = resent.pk

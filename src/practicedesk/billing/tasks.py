@@ -1,13 +1,15 @@
 """Billing background jobs, run by the worker (``practicedesk worker``)."""
 
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django_tasks import task
 from django_tasks.base import TaskContext
 
 from practicedesk.billing.remittances import RemittanceImportError, remittance_import
+from practicedesk.billing.services import claims_export
 from practicedesk.core.models import User
 from practicedesk.core.services import job_progress_report
-
+from practicedesk.patients.models import Payer
 
 # Remittances (835)
 
@@ -45,3 +47,42 @@ def remittance_import_file(
     return remittance_import_stored(
         context, storage_name=storage_name, original_name=original_name, user_id=user_id
     )
+
+
+# Claims out (837P)
+
+
+@task(takes_context=True)
+def claims_export_file(
+    context: TaskContext, *, payer_id: int | None = None, user_id: int | None = None
+) -> dict:
+    """Export the ready claims (of one payer, or all) as one 837P batch and submit them (the
+    claims page's "Export ready claims" button). A refusal (no ready claims, a file pyx12
+    rejects) submits nothing and is the job's result, in plain words."""
+    acting_user = User.objects.filter(pk=user_id).first() if user_id else None
+    payer = Payer.objects.filter(pk=payer_id).first() if payer_id else None
+
+    def progress(current: int, total: int, message: str) -> None:
+        job_progress_report(context, current=current, total=total, message=message)
+
+    try:
+        batch = claims_export(acting_user=acting_user, payer=payer, progress=progress)
+    except ValidationError as error:
+        message = " ".join(error.messages)
+        progress(1, 1, "Refused: nothing submitted")
+        return {"error": message, "summary": message}
+    summary = (
+        f"Batch {batch.interchange_control_number:09d}: {batch.claim_count} claim"
+        f"{'s' if batch.claim_count != 1 else ''} submitted, total {batch.total_charge}"
+    )
+    if batch.skipped:
+        summary += f"; {len(batch.skipped)} left ready (they fail the scrubber now)"
+    return {
+        "batch_id": batch.pk,
+        "interchange_control_number": batch.interchange_control_number,
+        "group_control_number": batch.group_control_number,
+        "claim_count": batch.claim_count,
+        "total_charge": str(batch.total_charge),
+        "skipped": dict(batch.skipped),
+        "summary": summary,
+    }

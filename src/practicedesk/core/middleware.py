@@ -12,7 +12,8 @@ from practicedesk.core.models import AuditEvent
 from practicedesk.core.services import audit_event_record, user_requires_two_factor
 
 LAST_ACTIVITY_KEY = "practicedesk:last_activity"
-EXEMPT_PREFIXES = ("/static/", "/healthz", "/accounts/login/", "/accounts/logout/")
+# "/r/": the public reminder-link pages, opened from an email without signing in.
+EXEMPT_PREFIXES = ("/static/", "/healthz", "/accounts/login/", "/accounts/logout/", "/r/")
 
 
 class SecurityHeadersMiddleware:

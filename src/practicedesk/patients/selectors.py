@@ -77,17 +77,23 @@ def _name_condition(words: list[str], queryset: QuerySet) -> Q:
     return anywhere
 
 
-def _number_condition(digits: str, raw: str) -> Q:
-    """An MRN (with or without its leading zeros) or a phone number, whole or its start."""
+def _mrn_condition(digits: str, raw: str) -> Q:
+    """An MRN as typed, or its number without the leading zeros."""
     from practicedesk.patients.services import mrn_format
 
     condition = Q(mrn=raw.upper()) | Q(mrn=digits)
-    if len(digits) <= 8:
+    if digits and len(digits) <= 8:
         condition |= Q(mrn=mrn_format(int(digits)))
-    phone = digits[-10:] if len(digits) > 10 else digits
-    if len(phone) >= 3:
-        condition |= Q(phone_digits__startswith=phone) | Q(phone_digits__contains=f" {phone}")
     return condition
+
+
+def _phone_condition(digits: str) -> Q:
+    """A phone number, whole or its start; the second phone of a patient counts too (a home
+    phone is often shared by a family)."""
+    phone = digits[-10:] if len(digits) > 10 else digits
+    if len(phone) < 3:
+        return Q(pk__in=[])
+    return Q(phone_digits__startswith=phone) | Q(phone_digits__contains=f" {phone}")
 
 
 def search_kind(query: str) -> str:
@@ -116,7 +122,15 @@ def patient_search(query: str, queryset: QuerySet | None = None) -> QuerySet:
         return queryset.filter(date_of_birth=date_parse(query))
     if kind == "number":
         compact = PHONE_PUNCTUATION.sub("", query)
-        return queryset.filter(_number_condition(digits_only(compact), compact))
+        digits = digits_only(compact)
+        if len(digits) >= 10:
+            return queryset.filter(_phone_condition(digits))
+        # A whole MRN as printed (leading zeros, or a letter prefix) is looked up through its
+        # unique index alone; a shorter number may be an MRN or the start of a phone number.
+        mrn = _mrn_condition(digits, compact)
+        if not compact.isdigit() or (len(digits) == 8 and digits.startswith("0")):
+            return queryset.filter(mrn)
+        return queryset.filter(mrn | _phone_condition(digits))
     words = []
     condition = Q()
     for token in query.lower().replace(",", " ").split():

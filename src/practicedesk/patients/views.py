@@ -298,6 +298,14 @@ class PatientAlertCreateView(PatientChildView):
         if patient.status == Patient.Status.MERGED:
             return self.refuse_merged(patient)
         form = PatientAlertForm(request.POST)
+        if (
+            form.is_valid()
+            and patient.alerts.filter(kind=form.cleaned_data["kind"], is_active=True).exists()
+        ):
+            # The service keeps one active alert per kind; say so rather than add nothing.
+            form.add_error(
+                "kind", "This patient already has an active alert of this kind; resolve it first."
+            )
         if form.is_valid():
             try:
                 patient_alert_add(acting_user=request.user, patient=patient, **form.cleaned_data)

@@ -59,6 +59,7 @@ class Block:
     location_id: int | None = None
     lane: int = 0
     lanes: int = 1
+    url: str = ""
 
     @property
     def classes(self) -> str:
@@ -193,6 +194,131 @@ def _share_width(cluster: list[Block], lanes: int) -> None:
     for block in cluster:
         block.lanes = lanes
         block.lane = min(block.lane, lanes - 1)
+
+
+WindowMap = dict[tuple[int, datetime.date], list[tuple[int, Interval]]]
+
+
+def local_day(moment: datetime.datetime) -> datetime.date:
+    return timezone.localtime(moment).date()
+
+
+def build_grid(
+    *,
+    days: Sequence[datetime.date],
+    providers: Sequence,
+    working: WindowMap,
+    open_time: WindowMap,
+    appointments: Sequence,
+    by_location: bool,
+    now: datetime.datetime,
+    duration_minutes: int | None = None,
+) -> tuple[Grid, list[datetime.date]]:
+    """The grid of a day or week, per location (a column per provider working each day) or per
+    provider (a column per day). Returns the grid and the days left out because nothing happens
+    on them (nobody works, nothing is booked).
+
+    ``working`` and ``open_time`` map (provider id, day) to (location id, interval) pairs, as
+    ``AvailabilityBook.working_windows`` / ``open_windows`` give them.
+    """
+    booked_on: dict[tuple[int, datetime.date], list] = {}
+    for appointment in appointments:
+        booked_on.setdefault((appointment.provider_id, local_day(appointment.start)), []).append(
+            appointment
+        )
+    pairs = [
+        (day, provider)
+        for day in days
+        for provider in providers
+        if working.get((provider.pk, day)) or booked_on.get((provider.pk, day))
+    ]
+    pairs = pairs[:MAX_COLUMNS]
+    shown_days = {day for day, _ in pairs}
+    closed_days = [day for day in days if day not in shown_days]
+    multi_day = len(days) > 1
+    header_rows = 2 if (by_location and multi_day) else 1
+    intervals = [
+        (day, window)
+        for day, provider in pairs
+        for _, window in working.get((provider.pk, day), ())
+    ] + [
+        (day, (appointment.start, appointment.end))
+        for day, provider in pairs
+        for appointment in booked_on.get((provider.pk, day), ())
+    ]
+    first, last = grid_bounds(intervals)
+    grid = Grid(first_minute=first, last_minute=last, header_rows=header_rows)
+    for index, (day, provider) in enumerate(pairs):
+        title = str(provider) if by_location else f"{day:%a} {day:%b} {day.day}"
+        grid.columns.append(Column(grid_col=index + 2, day=day, provider=provider, title=title))
+    _add_headers(grid, by_location=by_location, multi_day=multi_day)
+    duration = datetime.timedelta(minutes=duration_minutes) if duration_minutes else None
+    for column in grid.columns:
+        key = (column.provider.pk, column.day)
+        for location_id, window in open_time.get(key, ()):
+            for start, end in open_pieces(window, not_before=now):
+                placed = grid.place(column, start, end)
+                if placed is None:
+                    continue
+                fits = duration is None or start + duration <= window[1]
+                grid.blocks.append(
+                    Block(
+                        kind="open" if fits else "open-short",
+                        column=column,
+                        row=placed[0],
+                        span=placed[1],
+                        start=start,
+                        end=end,
+                        location_id=location_id,
+                    )
+                )
+        appointment_blocks = []
+        for appointment in booked_on.get(key, ()):
+            placed = grid.place(column, appointment.start, appointment.end)
+            if placed is None:
+                continue
+            appointment_blocks.append(
+                Block(
+                    kind="appointment",
+                    column=column,
+                    row=placed[0],
+                    span=placed[1],
+                    start=appointment.start,
+                    end=appointment.end,
+                    appointment=appointment,
+                    location_id=appointment.location_id,
+                )
+            )
+        assign_lanes(appointment_blocks)
+        grid.blocks.extend(appointment_blocks)
+    return grid, closed_days
+
+
+def _add_headers(grid: Grid, *, by_location: bool, multi_day: bool) -> None:
+    if by_location and multi_day:
+        for day in dict.fromkeys(column.day for column in grid.columns):
+            members = [column for column in grid.columns if column.day == day]
+            grid.headers.append(
+                Header(
+                    row=1,
+                    col=members[0].grid_col,
+                    span=len(members),
+                    title=f"{day:%A} {day:%b} {day.day}",
+                    day=day,
+                )
+            )
+    row = grid.header_rows
+    for column in grid.columns:
+        grid.headers.append(
+            Header(
+                row=row,
+                col=column.grid_col,
+                span=1,
+                title=column.title,
+                day=column.day,
+                provider=column.provider,
+            )
+        )
 
 
 def relative_luminance(colour: str) -> float:

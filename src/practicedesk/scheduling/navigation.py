@@ -10,4 +10,8 @@ MENU = [
     MenuEntry("Scheduling", "Rooms", "scheduling:room_list", "scheduling"),
     MenuEntry("Scheduling", "Appointment types", "scheduling:appointment_type_list", "scheduling"),
     MenuEntry("Scheduling", "Exceptions", "scheduling:exception_list", "scheduling"),
+    MenuEntry("Scheduling", "Waitlist", "scheduling:waitlist", "scheduling"),
+    MenuEntry("Scheduling", "Recalls", "scheduling:recall_list", "scheduling"),
+    MenuEntry("Scheduling", "Unsigned encounters", "scheduling:encounter_list", "scheduling"),
+    MenuEntry("Scheduling", "Records requests", "scheduling:records_request_list", "scheduling"),
 ]

@@ -7,16 +7,23 @@ run one after the other, and the second sees the first's appointment.
 """
 
 import datetime
+import hashlib
+import logging
+import secrets
 import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
-from practicedesk.core.models import AuditEvent, Location, User
+from practicedesk.core.models import AuditEvent, Location, Organization, User
 from practicedesk.core.permissions import can
+from practicedesk.core.roles import ROLES_BY_KEY
 from practicedesk.core.services import audit_event_record
 from practicedesk.patients.models import Coverage, Patient
 from practicedesk.scheduling.availability import within_working_hours
@@ -26,6 +33,9 @@ from practicedesk.scheduling.models import (
     Encounter,
     FlowEvent,
     Provider,
+    Recall,
+    RecordsRequest,
+    ReminderToken,
     Room,
     WaitlistEntry,
 )
@@ -400,7 +410,7 @@ def waitlist_matches(appointment: Appointment) -> list[WaitlistEntry]:
 
 @transaction.atomic
 def appointment_cancel(
-    *, acting_user: User, appointment: Appointment, reason: str
+    *, acting_user: User | None, appointment: Appointment, reason: str
 ) -> tuple[Appointment, list[WaitlistEntry]]:
     """Cancel; marks it late inside LATE_CANCEL_HOURS; returns waitlist entries to offer."""
     if not reason.strip():
@@ -417,6 +427,7 @@ def appointment_cancel(
     appointment.cancelled_at = now
     appointment.cancel_reason = reason.strip()[:200]
     appointment.save()
+    recalls_follow(appointment)
     audit_event_record(
         action=AuditEvent.Action.ACTION,
         user=acting_user,
@@ -439,6 +450,7 @@ def appointment_no_show(*, acting_user: User, appointment: Appointment) -> Appoi
         raise ValidationError("An appointment cannot be a no-show before its time.")
     _move(appointment, Status.NO_SHOW, acting_user, timezone.now())
     appointment.save()
+    recalls_follow(appointment)
     audit_event_record(
         action=AuditEvent.Action.ACTION,
         user=acting_user,
@@ -487,4 +499,478 @@ def appointment_advance(
                 "opened_at": at,
             },
         )
+        recalls_follow(appointment)
     return appointment
+
+
+# Waitlist, recalls, reminders, encounters (chart closure) and records requests.
+
+logger = logging.getLogger(__name__)
+WEEKDAY_NUMBERS = frozenset("0123456")
+REMINDER_ACTIONS = ("confirm", "cancel")
+PATIENT_CANCEL_REASON = "Cancelled by patient from reminder email"
+RECORDS_REQUEST_OPEN = (RecordsRequest.Status.RECEIVED, RecordsRequest.Status.IN_PROGRESS)
+
+
+def _record(acting_user: User | None, obj, name: str, **detail) -> None:
+    audit_event_record(
+        action=AuditEvent.Action.ACTION, user=acting_user, obj=obj, name=name, detail=detail
+    )
+
+
+def _locked(model, obj):
+    return model.objects.select_for_update().get(pk=obj.pk)
+
+
+def weekdays_normalise(value: str) -> str:
+    """Clean a weekday list ("4, 0,2" becomes "0,2,4"); only Monday=0 … Sunday=6 pass."""
+    days = [part.strip() for part in (value or "").split(",") if part.strip()]
+    if any(day not in WEEKDAY_NUMBERS for day in days):
+        raise ValidationError(
+            {"preferred_weekdays": "Use weekday numbers 0 (Monday) to 6 (Sunday), e.g. 0,2,4."}
+        )
+    return ",".join(sorted(set(days)))
+
+
+@transaction.atomic
+def waitlist_add(
+    *,
+    acting_user: User,
+    patient: Patient,
+    appointment_type: AppointmentType,
+    location: Location,
+    wanted_before: datetime.date,
+    provider: Provider | None = None,
+    preferred_weekdays: str = "",
+    time_of_day: str = WaitlistEntry.TimeOfDay.ANY,
+    notes: str = "",
+) -> WaitlistEntry:
+    """Put a patient on the waitlist for an earlier slot of this type at this location."""
+    check_patient(patient)
+    if wanted_before < timezone.localdate():
+        raise ValidationError({"wanted_before": "This date has passed; the patient needs none."})
+    if provider is not None and not provider.locations.filter(pk=location.pk).exists():
+        raise ValidationError({"provider": f"{provider} does not work at {location}."})
+    already = WaitlistEntry.objects.filter(
+        patient=patient,
+        appointment_type=appointment_type,
+        location=location,
+        status__in=(WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED),
+    ).exists()
+    if already:
+        raise ValidationError(
+            f"{patient.display_name} is already on the waitlist for {appointment_type} at "
+            f"{location}; change that entry instead."
+        )
+    entry = WaitlistEntry(
+        patient=patient,
+        appointment_type=appointment_type,
+        location=location,
+        provider=provider,
+        preferred_weekdays=weekdays_normalise(preferred_weekdays),
+        time_of_day=time_of_day,
+        wanted_before=wanted_before,
+        notes=notes,
+    )
+    entry.full_clean()
+    entry.save()
+    _record(acting_user, entry, "waitlist_add")
+    return entry
+
+
+@transaction.atomic
+def waitlist_offer(
+    *, acting_user: User, entry: WaitlistEntry, appointment: Appointment
+) -> WaitlistEntry:
+    """Mark that the time freed by this cancelled appointment was offered to this patient."""
+    entry = _locked(WaitlistEntry, entry)
+    if entry.status not in (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED):
+        raise ValidationError(f"This entry is {entry.get_status_display().lower()}; offer none.")
+    if appointment.status not in Appointment.RELEASED_STATUSES:
+        raise ValidationError("Only the time of a cancelled appointment can be offered.")
+    if appointment.start <= timezone.now():
+        raise ValidationError("That time has already passed.")
+    if (
+        appointment.location_id != entry.location_id
+        or appointment.appointment_type_id != entry.appointment_type_id
+        or (entry.provider_id is not None and entry.provider_id != appointment.provider_id)
+    ):
+        raise ValidationError("This slot does not match what the patient is waiting for.")
+    entry.status = WaitlistEntry.Status.OFFERED
+    entry.offered_appointment = appointment
+    entry.save(update_fields=["status", "offered_appointment"])
+    _record(acting_user, entry, "waitlist_offer", appointment=appointment.pk)
+    return entry
+
+
+@transaction.atomic
+def waitlist_book(
+    *,
+    acting_user: User,
+    entry: WaitlistEntry,
+    provider: Provider,
+    start: datetime.datetime,
+    room: Room | None = None,
+    coverage: Coverage | None = None,
+    reason: str = "",
+) -> Appointment:
+    """Book the waiting patient (usually into an offered slot); the entry is then booked."""
+    entry = _locked(WaitlistEntry, entry)
+    if entry.status not in (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED):
+        raise ValidationError(f"This entry is {entry.get_status_display().lower()} already.")
+    appointment = appointment_book(
+        acting_user=acting_user,
+        patient=entry.patient,
+        provider=provider,
+        location=entry.location,
+        appointment_type=entry.appointment_type,
+        start=start,
+        room=room,
+        coverage=coverage,
+        reason=reason,
+    )
+    entry.status = WaitlistEntry.Status.BOOKED
+    entry.save(update_fields=["status"])
+    _record(acting_user, entry, "waitlist_book", appointment=appointment.pk)
+    return appointment
+
+
+@transaction.atomic
+def waitlist_remove(*, acting_user: User, entry: WaitlistEntry) -> WaitlistEntry:
+    entry = _locked(WaitlistEntry, entry)
+    if entry.status in (WaitlistEntry.Status.BOOKED, WaitlistEntry.Status.REMOVED):
+        raise ValidationError(f"This entry is {entry.get_status_display().lower()} already.")
+    entry.status = WaitlistEntry.Status.REMOVED
+    entry.save(update_fields=["status"])
+    _record(acting_user, entry, "waitlist_remove")
+    return entry
+
+
+@transaction.atomic
+def recall_create(
+    *,
+    acting_user: User,
+    patient: Patient,
+    appointment_type: AppointmentType,
+    due_date: datetime.date,
+    reason: str,
+    provider: Provider | None = None,
+) -> Recall:
+    """Record that the patient is due back (an annual visit, a follow-up) on a date."""
+    check_patient(patient)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say what the patient is due for, e.g. Annual physical."})
+    recall = Recall(
+        patient=patient,
+        appointment_type=appointment_type,
+        provider=provider,
+        due_date=due_date,
+        reason=reason.strip(),
+    )
+    recall.full_clean()
+    recall.save()
+    _record(acting_user, recall, "recall_create")
+    return recall
+
+
+@transaction.atomic
+def recall_book(
+    *,
+    acting_user: User,
+    recall: Recall,
+    provider: Provider,
+    location: Location,
+    start: datetime.datetime,
+    appointment_type: AppointmentType | None = None,
+    room: Room | None = None,
+    coverage: Coverage | None = None,
+    reason: str = "",
+    notes: str = "",
+) -> Appointment:
+    """Book the recall's visit (through ``appointment_book``) and link it to the recall."""
+    recall = _locked(Recall, recall)
+    if recall.status != Recall.Status.OPEN:
+        raise ValidationError(f"This recall is {recall.get_status_display().lower()} already.")
+    appointment = appointment_book(
+        acting_user=acting_user,
+        patient=recall.patient,
+        provider=provider,
+        location=location,
+        appointment_type=appointment_type or recall.appointment_type,
+        start=start,
+        room=room,
+        coverage=coverage,
+        reason=reason or recall.reason,
+        notes=notes,
+    )
+    recall.status = Recall.Status.BOOKED
+    recall.appointment = appointment
+    recall.save(update_fields=["status", "appointment"])
+    _record(acting_user, recall, "recall_book", appointment=appointment.pk)
+    return appointment
+
+
+@transaction.atomic
+def recall_cancel(*, acting_user: User, recall: Recall) -> Recall:
+    recall = _locked(Recall, recall)
+    if recall.status in (Recall.Status.COMPLETED, Recall.Status.CANCELLED):
+        raise ValidationError(f"This recall is {recall.get_status_display().lower()} already.")
+    recall.status = Recall.Status.CANCELLED
+    recall.save(update_fields=["status"])
+    _record(acting_user, recall, "recall_cancel")
+    return recall
+
+
+def recalls_follow(appointment: Appointment) -> None:
+    """Keep recalls in step with their visit: checked out → completed; cancelled or no-show →
+    open again (the patient is still due). Called by the flow services, not by a signal."""
+    if appointment.status == Status.CHECKED_OUT:
+        new_status = Recall.Status.COMPLETED
+    elif appointment.status in Appointment.RELEASED_STATUSES:
+        new_status = Recall.Status.OPEN
+    else:
+        return
+    for recall in appointment.recalls.filter(status=Recall.Status.BOOKED).select_for_update():
+        recall.status = new_status
+        if new_status == Recall.Status.OPEN:
+            recall.appointment = None
+        recall.save(update_fields=["status", "appointment"])
+
+
+def reminder_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def reminder_message(appointment: Appointment, token: str, expires_at) -> EmailMultiAlternatives:
+    """The reminder email: when and where, and the link. No other health information."""
+    organization = Organization.objects.first()
+    location = appointment.location
+    context = {
+        "practice_name": organization.name if organization else location.name,
+        "start": timezone.localtime(appointment.start),
+        "location": location,
+        "phone": location.phone or (organization.phone if organization else ""),
+        "provider": str(appointment.provider),
+        "link": settings.PUBLIC_BASE_URL.rstrip("/")
+        + reverse("reminder_respond", kwargs={"token": token}),
+        "expires_at": timezone.localtime(expires_at),
+    }
+    subject = render_to_string("scheduling/emails/reminder_subject.txt", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string("scheduling/emails/reminder.txt", context),
+        to=[appointment.patient.email],
+    )
+    message.attach_alternative(
+        render_to_string("scheduling/emails/reminder.html", context), "text/html"
+    )
+    return message
+
+
+@transaction.atomic
+def reminder_send(*, appointment: Appointment, connection=None) -> ReminderToken:
+    """Email one appointment's reminder with a fresh single-use link; record the send.
+
+    The email goes out inside the transaction: if the mail server refuses it, no token and
+    no ``reminder_sent_at`` are kept, so the next run tries again.
+    """
+    from practicedesk.scheduling.selectors import reminder_refusal
+
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("patient", "provider", "location")
+        .get(pk=appointment.pk)
+    )
+    refusal = reminder_refusal(appointment)
+    if refusal:
+        raise ValidationError(refusal)
+    now = timezone.now()
+    # A newer link replaces the older ones (the visit may have moved since).
+    appointment.reminder_tokens.filter(used_at__isnull=True, expires_at__gt=now).update(
+        expires_at=now
+    )
+    token = secrets.token_urlsafe(32)
+    expires_at = now + datetime.timedelta(hours=settings.REMINDER_LINK_VALID_HOURS)
+    reminder = ReminderToken.objects.create(
+        appointment=appointment,
+        token_hash=reminder_token_hash(token),
+        expires_at=expires_at,
+        sent_to=appointment.patient.email,
+    )
+    message = reminder_message(appointment, token, expires_at)
+    message.connection = connection
+    message.send()
+    appointment.reminder_sent_at = now
+    appointment.save(update_fields=["reminder_sent_at"])
+    _record(None, appointment, "reminder_send", reminder=reminder.pk)
+    return reminder
+
+
+def reminders_send_due(*, now: datetime.datetime | None = None) -> dict:
+    """Send every reminder that is due; one failure is recorded and the others still go."""
+    from practicedesk.scheduling.selectors import reminders_due
+
+    sent, skipped, failed = 0, 0, []
+    connection = get_connection()
+    try:
+        for appointment in reminders_due(now=now).only("pk").iterator():
+            try:
+                reminder_send(appointment=appointment, connection=connection)
+            except ValidationError:
+                skipped += 1  # changed since it was picked (cancelled, consent withdrawn...)
+            except Exception as error:  # refused address, server down: record, go on
+                failed.append(appointment.pk)
+                logger.exception("Reminder for appointment %s not sent", appointment.pk)
+                _record(None, appointment, "reminder_send_failed", error=str(error)[:200])
+                connection.close()
+                connection = get_connection()
+            else:
+                sent += 1
+    finally:
+        connection.close()
+    return {"sent": sent, "skipped": skipped, "failed": failed}
+
+
+class ReminderLinkInvalid(ValidationError):
+    """The link is unknown, used, expired, or its visit can no longer be changed."""
+
+
+@transaction.atomic
+def reminder_token_use(*, token: str, action: str) -> Appointment:
+    """Confirm or cancel the visit of a reminder link, once; the link is used up."""
+    from practicedesk.scheduling.selectors import reminder_refusal_of_token
+
+    if action not in REMINDER_ACTIONS:
+        raise ValidationError("Choose confirm or cancel.")
+    reminder = (
+        ReminderToken.objects.select_for_update()
+        .filter(token_hash=reminder_token_hash(token))
+        .first()
+    )
+    if reminder is None or reminder_refusal_of_token(reminder):
+        raise ReminderLinkInvalid("This link no longer works.")
+    appointment = reminder.appointment
+    if action == "confirm":
+        if appointment.status == Status.SCHEDULED:
+            appointment = appointment_advance(
+                acting_user=None, appointment=appointment, to_status=Status.CONFIRMED
+            )
+    else:
+        appointment, _ = appointment_cancel(
+            acting_user=None, appointment=appointment, reason=PATIENT_CANCEL_REASON
+        )
+    reminder.used_at = timezone.now()
+    reminder.used_for = action
+    reminder.save(update_fields=["used_at", "used_for"])
+    _record(None, appointment, "reminder_link_used", action=action, reminder=reminder.pk)
+    return appointment
+
+
+def may_sign_encounters(user: User) -> bool:
+    """Clinicians sign their notes; the practice manager may sign for oversight. Others may
+    change the schedule (front desk) but never sign clinical documentation."""
+    if can(user, "scheduling", "approve"):
+        return True
+    return hasattr(user, "provider") or ROLES_BY_KEY["clinician"].name in user.role_names
+
+
+@transaction.atomic
+def encounter_sign(*, acting_user: User, encounter: Encounter) -> Encounter:
+    if not may_sign_encounters(acting_user):
+        raise ValidationError("Only a clinician or the practice manager can sign an encounter.")
+    encounter = _locked(Encounter, encounter)
+    if encounter.status == Encounter.Status.SIGNED:
+        raise ValidationError(
+            f"This encounter was signed by {encounter.signed_by} at "
+            f"{timezone.localtime(encounter.signed_at):%Y-%m-%d %H:%M}."
+        )
+    encounter.status = Encounter.Status.SIGNED
+    encounter.signed_by = acting_user
+    encounter.signed_at = timezone.now()
+    encounter.save(update_fields=["status", "signed_by", "signed_at"])
+    _record(acting_user, encounter, "encounter_sign")
+    return encounter
+
+
+@transaction.atomic
+def records_request_create(
+    *,
+    acting_user: User,
+    patient: Patient,
+    requested_by: str,
+    received_date: datetime.date,
+    notes: str = "",
+) -> RecordsRequest:
+    """Log a request for a copy of the records; it is due 30 days after it was received."""
+    if received_date > timezone.localdate():
+        raise ValidationError({"received_date": "A request cannot be received in the future."})
+    request = RecordsRequest(
+        patient=patient,
+        requested_by=requested_by.strip(),
+        received_date=received_date,
+        notes=notes,
+        due_date=received_date + datetime.timedelta(days=30),
+    )
+    request.full_clean()
+    request.save()
+    _record(acting_user, request, "records_request_create")
+    return request
+
+
+def _records_request_open(records_request: RecordsRequest) -> RecordsRequest:
+    records_request = _locked(RecordsRequest, records_request)
+    if records_request.status not in RECORDS_REQUEST_OPEN:
+        raise ValidationError(
+            f"This request is {records_request.get_status_display().lower()} already."
+        )
+    return records_request
+
+
+@transaction.atomic
+def records_request_start(*, acting_user: User, records_request: RecordsRequest) -> RecordsRequest:
+    records_request = _records_request_open(records_request)
+    records_request.status = RecordsRequest.Status.IN_PROGRESS
+    records_request.save()
+    _record(acting_user, records_request, "records_request_start")
+    return records_request
+
+
+@transaction.atomic
+def records_request_fulfil(
+    *,
+    acting_user: User,
+    records_request: RecordsRequest,
+    fulfilled_date: datetime.date | None = None,
+) -> RecordsRequest:
+    records_request = _records_request_open(records_request)
+    fulfilled_date = fulfilled_date or timezone.localdate()
+    if fulfilled_date > timezone.localdate():
+        raise ValidationError({"fulfilled_date": "This date is in the future."})
+    if fulfilled_date < records_request.received_date:
+        raise ValidationError(
+            {"fulfilled_date": f"The request was received on {records_request.received_date}."}
+        )
+    records_request.status = RecordsRequest.Status.FULFILLED
+    records_request.fulfilled_date = fulfilled_date
+    records_request.save()
+    _record(
+        acting_user,
+        records_request,
+        "records_request_fulfil",
+        late=fulfilled_date > records_request.due_date,
+    )
+    return records_request
+
+
+@transaction.atomic
+def records_request_deny(
+    *, acting_user: User, records_request: RecordsRequest, reason: str
+) -> RecordsRequest:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the request is denied; the patient is told."})
+    records_request = _records_request_open(records_request)
+    records_request.status = RecordsRequest.Status.DENIED
+    records_request.notes = f"Denied: {reason.strip()}"[:200]
+    records_request.save()
+    _record(acting_user, records_request, "records_request_deny", reason=reason.strip()[:200])
+    return records_request

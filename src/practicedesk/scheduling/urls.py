@@ -1,6 +1,6 @@
 from django.urls import path
 
-from practicedesk.scheduling.views import booking, calendar, flow, resources
+from practicedesk.scheduling.views import booking, calendar, flow, followup, resources
 
 app_name = "scheduling"
 
@@ -107,4 +107,44 @@ urlpatterns = [
     ),
     path("today/", flow.TodayView.as_view(), name="today"),
     path("flow/", flow.FlowBoardView.as_view(), name="flow_board"),
+    # Follow-up: waitlist, recalls, chart closure, records requests.
+    path("waitlist/", followup.WaitlistView.as_view(), name="waitlist"),
+    path("waitlist/new/", followup.WaitlistEntryCreateView.as_view(), name="waitlist_create"),
+    path("waitlist/slot/<int:pk>/", followup.WaitlistSlotView.as_view(), name="waitlist_slot"),
+    path("waitlist/<int:pk>/offer/", followup.WaitlistOfferView.as_view(), name="waitlist_offer"),
+    path(
+        "waitlist/<int:pk>/remove/",
+        followup.WaitlistRemoveView.as_view(),
+        name="waitlist_remove",
+    ),
+    path("recalls/", followup.RecallListView.as_view(), name="recall_list"),
+    path("recalls/new/", followup.RecallCreateView.as_view(), name="recall_create"),
+    path("recalls/<int:pk>/cancel/", followup.RecallCancelView.as_view(), name="recall_cancel"),
+    path("encounters/", followup.EncounterListView.as_view(), name="encounter_list"),
+    path("encounters/<int:pk>/sign/", followup.EncounterSignView.as_view(), name="encounter_sign"),
+    path(
+        "records-requests/",
+        followup.RecordsRequestListView.as_view(),
+        name="records_request_list",
+    ),
+    path(
+        "records-requests/new/",
+        followup.RecordsRequestCreateView.as_view(),
+        name="records_request_create",
+    ),
+    path(
+        "records-requests/<int:pk>/start/",
+        followup.RecordsRequestStartView.as_view(),
+        name="records_request_start",
+    ),
+    path(
+        "records-requests/<int:pk>/fulfil/",
+        followup.RecordsRequestFulfilView.as_view(),
+        name="records_request_fulfil",
+    ),
+    path(
+        "records-requests/<int:pk>/deny/",
+        followup.RecordsRequestDenyView.as_view(),
+        name="records_request_deny",
+    ),
 ]

@@ -16,10 +16,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from practicedesk.api.auditing import audit_list_read, audit_record_read
 from practicedesk.api.base import ApiViewMixin
+from practicedesk.api.fhir.billing import BILLING_RESOURCES
 from practicedesk.api.fhir.resources import RESOURCES, FhirResource
 from practicedesk.api.fhir.search import SearchError, check_known, paging
 
 FHIR_VERSION = "4.0.1"
+# Every resource type served: the registry of resources.py and those defined beside it.
+SERVED_RESOURCES: dict[str, FhirResource] = {**RESOURCES, **BILLING_RESOURCES}
 ISSUE_CODES = {
     400: "invalid",
     401: "login",
@@ -197,7 +200,7 @@ def capability_statement(base_url: str) -> dict:
                             for param in resource.params
                         ],
                     }
-                    for resource in RESOURCES.values()
+                    for resource in SERVED_RESOURCES.values()
                 ],
             }
         ],

@@ -1,26 +1,24 @@
 """ASC X12 005010X279A1 eligibility: the 270 inquiries we write and the 271 answers we read.
 
 Both directions go through pyx12: the 270 is built from pyx12 segments by its ``X12Writer``
-(which also counts and closes SE/GE/IEA) and checked by pyx12's validator against the 270 map
-of ``eligibility_map``; the 271 is read by pyx12's ``X12Reader``, whose envelope checks
-(counts, control numbers, missing trailers of a truncated file) refuse a damaged file before
-anything is read from it. Nothing here touches the database.
+(which also counts and closes SE/GE/IEA) and checked by pyx12's validator (``x12.validate``)
+against the 270 map of ``eligibility_map``; the 271 is read by pyx12's ``X12Reader``, whose
+envelope checks (counts, control numbers, missing trailers of a truncated file) refuse a
+damaged file before anything is read from it. Nothing here touches the database.
 """
 
 import datetime
 import io
-import logging
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 import pyx12.errors
-import pyx12.params
 import pyx12.segment
 import pyx12.x12file
-import pyx12.x12n_document
 
 from practicedesk.billing.x12.eligibility_map import GS08, map_directory
+from practicedesk.billing.x12.validate import x12_errors
 
 SEGMENT_TERMINATOR = "~"
 ELEMENT_SEPARATOR = "*"
@@ -64,8 +62,6 @@ REJECT_REASONS = {
     "76": "duplicate subscriber/insured id number",
     "78": "subscriber/insured not in group/plan identified",
 }
-
-logger = logging.getLogger(__name__)
 
 
 class X12FileError(ValueError):
@@ -116,9 +112,7 @@ def clean(value: str, length: int | None = None) -> str:
 
 
 def segment(seg_id: str, *values: str) -> pyx12.segment.Segment:
-    seg = pyx12.segment.Segment(
-        seg_id, SEGMENT_TERMINATOR, ELEMENT_SEPARATOR, COMPONENT_SEPARATOR
-    )
+    seg = pyx12.segment.Segment(seg_id, SEGMENT_TERMINATOR, ELEMENT_SEPARATOR, COMPONENT_SEPARATOR)
     for index, value in enumerate(values, start=1):
         if value:
             seg.set(f"{seg_id}{index:02d}", value)
@@ -242,9 +236,7 @@ def inquiries_270(*, envelope: Envelope, inquiries: list[Inquiry]) -> str:
             writer.Write(
                 segment("HL", str(subscriber), str(receiver), "22", "1" if dependent else "0")
             )
-            trace = segment(
-                "TRN", "1", clean(inquiry.trace_number, 50), envelope.trace_assigner
-            )
+            trace = segment("TRN", "1", clean(inquiry.trace_number, 50), envelope.trace_assigner)
             eligibility = [
                 segment("DTP", "291", "D8", f"{inquiry.service_date:%Y%m%d}"),
                 segment("EQ", "30"),
@@ -268,45 +260,9 @@ def inquiries_270(*, envelope: Envelope, inquiries: list[Inquiry]) -> str:
     return out.getvalue()
 
 
-class _Collect(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-def x12_validate(text: str, *, map_path: str | None = None) -> list[str]:
-    """Every problem pyx12 finds in ``text`` (empty: valid), in pyx12's own words.
-
-    pyx12 reports each error through its logger, naming the line and element; they are
-    collected here rather than printed.
-    """
-    collector = _Collect()
-    pyx12_logger = logging.getLogger("pyx12")
-    propagate = pyx12_logger.propagate
-    pyx12_logger.addHandler(collector)
-    pyx12_logger.propagate = False
-    try:
-        valid = pyx12.x12n_document.x12n_document(
-            pyx12.params.params(), io.StringIO(text), None, None, map_path=map_path
-        )
-    except pyx12.errors.X12Error as error:
-        return [str(error)]
-    except pyx12.errors.EngineError as error:
-        return [f"pyx12 could not check the file: {error}"]
-    finally:
-        pyx12_logger.removeHandler(collector)
-        pyx12_logger.propagate = propagate
-    problems = collector.messages
-    if not valid and not problems:
-        problems = ["pyx12 found the file invalid."]
-    return problems
-
-
 def validate_270(text: str) -> list[str]:
-    return x12_validate(text, map_path=map_directory())
+    """Every problem pyx12 finds in a 270 we wrote, against our 270 map (empty: valid)."""
+    return x12_errors(text, map_path=map_directory())
 
 
 # The 271
@@ -337,7 +293,7 @@ class Answer:
 
     @property
     def status(self) -> str:
-        """"active", "inactive" or "error" (the payer rejected the inquiry or said nothing)."""
+        """ "active", "inactive" or "error" (the payer rejected the inquiry or said nothing)."""
         if any(code in INACTIVE_CODES for code in self.eligibility_codes):
             return "inactive"
         if any(code in ACTIVE_CODES for code in self.eligibility_codes):

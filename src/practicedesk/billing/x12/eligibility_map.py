@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from xml.etree import ElementTree as ET  # noqa: S405 - we build XML here, we never parse any
+from xml.etree import ElementTree as ET  # we build XML here; we never parse any
 
 GS08 = "005010X279A1"
 MAP_FILE = "270.5010.X279.A1.xml"
@@ -76,6 +76,7 @@ SUBSCRIBER_REF = (
     "18", "1L", "1W", "3H", "49", "6P", "CE", "CT", "EA", "EJ", "F6", "GH", "HJ", "IG", "N6",
     "NQ", "SY", "Y4",
 )  # fmt: skip
+INTERCHANGE_ID_QUALIFIERS = ("01", "14", "20", "27", "28", "29", "30", "33", "ZZ")
 RECEIVER_REF = (
     "0B", "1C", "1D", "1J", "4A", "CT", "EL", "EO", "HPI", "JD", "N5", "N7", "Q4", "SY", "TJ",
 )  # fmt: skip
@@ -479,9 +480,9 @@ TRANSACTION = Loop(
                 E("I02", "Authorization Information"),
                 E("I03", "Security Information Qualifier", "R", ("00", "01")),
                 E("I04", "Security Information"),
-                E("I05", "Interchange ID Qualifier", "R", ("01", "14", "20", "27", "28", "29", "30", "33", "ZZ")),  # fmt: skip
+                E("I05", "Interchange ID Qualifier", "R", INTERCHANGE_ID_QUALIFIERS),
                 E("I06", "Interchange Sender ID"),
-                E("I05", "Interchange ID Qualifier", "R", ("01", "14", "20", "27", "28", "29", "30", "33", "ZZ")),  # fmt: skip
+                E("I05", "Interchange ID Qualifier", "R", INTERCHANGE_ID_QUALIFIERS),
                 E("I07", "Interchange Receiver ID"),
                 E("I08", "Interchange Date"),
                 E("I09", "Interchange Time"),
@@ -551,7 +552,7 @@ TRANSACTION = Loop(
                                     1,
                                     (
                                         E("1005", "Hierarchical Structure Code", "R", ("0022",)),
-                                        E("353", "Transaction Set Purpose Code", "R", ("01", "13")),  # fmt: skip
+                                        E("353", "Transaction Set Purpose Code", "R", ("01", "13")),
                                         E("127", "Submitter Transaction Identifier", "S"),
                                         E("373", "Transaction Set Creation Date"),
                                         E("337", "Transaction Set Creation Time"),
@@ -582,7 +583,10 @@ TRANSACTION = Loop(
                     "R",
                     30,
                     1,
-                    (E("97", "Number of Transaction Sets Included"), E("28", "Group Control Number")),  # fmt: skip
+                    (
+                        E("97", "Number of Transaction Sets Included"),
+                        E("28", "Group Control Number"),
+                    ),
                 ),
             ),
             kind="explicit",
@@ -593,7 +597,10 @@ TRANSACTION = Loop(
             "R",
             30,
             1,
-            (E("I16", "Number of Included Functional Groups"), E("I12", "Interchange Control Number")),  # fmt: skip
+            (
+                E("I16", "Number of Included Functional Groups"),
+                E("I12", "Interchange Control Number"),
+            ),
         ),
     ),
     kind="explicit",

@@ -44,8 +44,12 @@ class Command(BaseCommand):
                 f"Demo sign-ins, password {settings.DEMO_PASSWORD!r} "
                 "(two-factor is off for demo users):"
             )
+            first_per_role: dict[str, str] = {}
             for user in demo_users.prefetch_related("groups").order_by("username"):
-                self.stdout.write(f"  {', '.join(user.role_names):<18} {user.username}")
+                for role in user.role_names:
+                    first_per_role.setdefault(role, user.username)
+            for role, username in sorted(first_per_role.items()):
+                self.stdout.write(f"  {role:<18} {username}")
         self.stdout.write("Background worker running. Press Ctrl+C to stop.\n")
 
         def stop(*_):

@@ -1,0 +1,486 @@
+"""Billing forms."""
+
+import datetime
+
+from django import forms
+
+from practicedesk.billing.models import (
+    Claim,
+    Fee,
+    FeeSchedule,
+    ServiceCode,
+    icd10_normalise,
+    modifier_validator,
+    validate_icd10,
+)
+from practicedesk.billing.selectors import fee_in_force, icd10_description
+from practicedesk.billing.services import ChargeLine, FeeBulkMode
+from practicedesk.patients.models import Payer
+
+# Remittances (835), reconciliation, underpayments, payer comparison
+
+MAX_REMITTANCE_BYTES = 20 * 1024 * 1024
+
+
+class RemittanceUploadForm(forms.Form):
+    file = forms.FileField(
+        label="835 remittance file",
+        help_text="An ASC X12 005010X221A1 electronic remittance advice (ERA), as the "
+        f"clearinghouse or payer sends it; at most {MAX_REMITTANCE_BYTES // (1024 * 1024)} MB.",
+        error_messages={"required": "Choose the 835 file to import."},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size == 0:
+            raise forms.ValidationError("The file is empty.")
+        if upload.size > MAX_REMITTANCE_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size // (1024 * 1024)} MB; the limit is "
+                f"{MAX_REMITTANCE_BYTES // (1024 * 1024)} MB."
+            )
+        return upload
+
+
+class ReconciliationResolveForm(forms.Form):
+    resolution = forms.CharField(
+        label="How was it resolved?",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="E.g. “Posted by hand to claim PD00000123”, “Refund requested from payer”.",
+        error_messages={"required": "Say how the item was resolved."},
+    )
+
+
+class UnderpaymentDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=[
+            ("appealed", "Appeal: ask the payer for the difference"),
+            ("accepted", "Accept what was paid"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose appeal or accept."},
+    )
+    note = forms.CharField(
+        label="Note", max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class PayerComparisonForm(forms.Form):
+    code = forms.CharField(
+        label="Procedure code",
+        max_length=5,
+        required=False,
+        help_text="Empty: every code.",
+    )
+    start = forms.DateField(
+        label="Services from", widget=forms.DateInput(attrs={"type": "date"}), required=False
+    )
+    end = forms.DateField(
+        label="Services to", widget=forms.DateInput(attrs={"type": "date"}), required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        end = data.get("end") or datetime.date.today()
+        start = data.get("start") or end - datetime.timedelta(days=365)
+        if start > end:
+            raise forms.ValidationError("The period starts after it ends.")
+        data["start"], data["end"] = start, end
+        data["code"] = (data.get("code") or "").strip().upper()
+        return data
+
+
+# Service codes, fee schedules, bulk fee updates
+
+
+class ServiceCodeForm(forms.ModelForm):
+    class Meta:
+        model = ServiceCode
+        fields = ["code", "description", "default_units", "is_active"]
+        help_texts = {
+            "code": "5 characters: a CPT code (e.g. 99213) or a HCPCS code (e.g. G0439).",
+            "description": "The practice's own short wording; no licensed descriptions.",
+        }
+
+    def clean_code(self):
+        return (self.cleaned_data.get("code") or "").strip().upper()
+
+
+class FeeScheduleForm(forms.ModelForm):
+    class Meta:
+        model = FeeSchedule
+        fields = ["name", "payer", "effective_from", "effective_to"]
+        widgets = {
+            "effective_from": forms.DateInput(attrs={"type": "date"}),
+            "effective_to": forms.DateInput(attrs={"type": "date"}),
+        }
+        labels = {"payer": "Payer (empty: the practice's own fees)"}
+        help_texts = {
+            "payer": "Empty for the practice's own fees; a payer for its contracted allowed "
+            "amounts.",
+            "effective_to": "Empty: until a later schedule starts.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payer"].empty_label = "— The practice's own fees —"
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("effective_from"), data.get("effective_to")
+        if start and end and end < start:
+            self.add_error("effective_to", "The schedule would end before it starts.")
+        if start:
+            same_start = FeeSchedule.objects.filter(
+                payer=data.get("payer"), effective_from=start
+            ).exclude(pk=self.instance.pk)
+            if same_start.exists():
+                self.add_error(
+                    "effective_from",
+                    f"“{same_start.first()}” already starts on {start}; change its fees or "
+                    "choose another date.",
+                )
+        return data
+
+
+class FeeForm(forms.ModelForm):
+    class Meta:
+        model = Fee
+        fields = ["service_code", "amount"]
+        labels = {"amount": "Amount ($)"}
+
+    def __init__(self, *args, fee_schedule: FeeSchedule, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fee_schedule = fee_schedule
+        self.fields["service_code"].queryset = ServiceCode.objects.filter(is_active=True)
+        self.fields["amount"].widget.attrs.update({"min": "0", "step": "0.01"})
+
+    def clean_amount(self):
+        amount = self.cleaned_data.get("amount")
+        if amount is not None and amount < 0:
+            raise forms.ValidationError("A fee cannot be negative.")
+        return amount
+
+    def clean_service_code(self):
+        code = self.cleaned_data.get("service_code")
+        taken = Fee.objects.filter(fee_schedule=self.fee_schedule, service_code=code).exclude(
+            pk=self.instance.pk
+        )
+        if code is not None and taken.exists():
+            raise forms.ValidationError(
+                f"{code.code} already has a fee in this schedule; change that one."
+            )
+        return code
+
+    def save(self, commit=True):
+        self.instance.fee_schedule = self.fee_schedule
+        return super().save(commit)
+
+
+class FeeBulkUpdateForm(forms.Form):
+    mode = forms.ChoiceField(
+        label="Change the fees",
+        choices=FeeBulkMode.choices,
+        widget=forms.RadioSelect,
+        initial=FeeBulkMode.PERCENTAGE,
+    )
+    percentage = forms.DecimalField(
+        label="By percent",
+        required=False,
+        max_digits=6,
+        decimal_places=2,
+        help_text="E.g. 3.5 for +3.5%, -2 for -2%.",
+    )
+    payer = forms.ModelChoiceField(
+        label="Payer",
+        queryset=Payer.objects.filter(fee_schedules__isnull=False).distinct(),
+        required=False,
+        empty_label="— Choose a payer —",
+    )
+    multiple = forms.DecimalField(
+        label="Multiple of its allowed amounts",
+        required=False,
+        max_digits=5,
+        decimal_places=3,
+        help_text="E.g. 1.4 for 140% of the payer's allowed amount.",
+    )
+    effective_from = forms.DateField(
+        label="Effective from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The current practice schedule ends the day before.",
+    )
+    name = forms.CharField(label="Name of the new schedule", max_length=120, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == FeeBulkMode.PERCENTAGE and data.get("percentage") is None:
+            self.add_error("percentage", "Enter the change in percent, e.g. 3.5.")
+        if data.get("mode") == FeeBulkMode.PAYER_MULTIPLE:
+            if data.get("payer") is None:
+                self.add_error("payer", "Choose the payer whose allowed amounts to use.")
+            if data.get("multiple") is None:
+                self.add_error("multiple", "Enter the multiple, e.g. 1.4.")
+        return data
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "mode": data["mode"],
+            "effective_from": data["effective_from"],
+            "percentage": data.get("percentage"),
+            "payer": data.get("payer"),
+            "multiple": data.get("multiple"),
+        }
+
+
+# Charges: a visit's diagnoses and service lines
+
+MAX_DIAGNOSES = 12
+
+
+class VisitDiagnosesForm(forms.Form):
+    """Up to 12 ICD-10-CM codes, in claim order; each is checked against the classification."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for position in range(1, MAX_DIAGNOSES + 1):
+            self.fields[f"diagnosis_{position}"] = forms.CharField(
+                label=f"Diagnosis {position}",
+                max_length=10,
+                required=position == 1,
+                error_messages={"required": "A visit has at least one diagnosis."},
+                widget=forms.TextInput(attrs={"placeholder": "e.g. E11.9", "size": 8}),
+            )
+
+    def clean(self):
+        data = super().clean()
+        seen: dict[str, int] = {}
+        for position in range(1, MAX_DIAGNOSES + 1):
+            name = f"diagnosis_{position}"
+            value = (data.get(name) or "").strip()
+            if not value:
+                continue
+            code = icd10_normalise(value)
+            try:
+                validate_icd10(code)
+            except forms.ValidationError as error:
+                self.add_error(name, error)
+                continue
+            if code in seen:
+                self.add_error(name, f"Already listed as diagnosis {seen[code]}.")
+                continue
+            seen[code] = position
+            data[name] = code
+        positions = [
+            position
+            for position in range(1, MAX_DIAGNOSES + 1)
+            if (self[f"diagnosis_{position}"].value() or "").strip()
+        ]
+        if positions and positions != list(range(1, len(positions) + 1)):
+            raise forms.ValidationError(
+                "List the diagnoses without gaps: diagnosis 1, 2, 3… (pointers count on it)."
+            )
+        return data
+
+    def codes(self) -> list[str]:
+        return [
+            self.cleaned_data[f"diagnosis_{position}"]
+            for position in range(1, MAX_DIAGNOSES + 1)
+            if self.cleaned_data.get(f"diagnosis_{position}")
+        ]
+
+    def rows(self) -> list[tuple]:
+        """(field, description) pairs, the description of a valid code from the classification."""
+        rows = []
+        for position in range(1, MAX_DIAGNOSES + 1):
+            field = self[f"diagnosis_{position}"]
+            rows.append((field, icd10_description(field.value())))
+        return rows
+
+
+class ServiceLineForm(forms.Form):
+    service_code = forms.ModelChoiceField(
+        label="Procedure code",
+        queryset=ServiceCode.objects.filter(is_active=True),
+        empty_label="—",
+    )
+    modifier1 = forms.CharField(label="Modifier 1", max_length=2, required=False)
+    modifier2 = forms.CharField(label="Modifier 2", max_length=2, required=False)
+    modifier3 = forms.CharField(label="Modifier 3", max_length=2, required=False)
+    modifier4 = forms.CharField(label="Modifier 4", max_length=2, required=False)
+    units = forms.IntegerField(label="Units", min_value=1, max_value=999, initial=1)
+    place_of_service = forms.RegexField(
+        label="Place of service",
+        regex=r"^\d{2}$",
+        initial="11",
+        error_messages={"invalid": "Place of service is a 2-digit code, e.g. 11."},
+    )
+    pointer1 = forms.IntegerField(
+        label="Diagnosis pointer 1",
+        min_value=1,
+        max_value=MAX_DIAGNOSES,
+        initial=1,
+        error_messages={"required": "Point to at least one diagnosis."},
+    )
+    pointer2 = forms.IntegerField(
+        label="Pointer 2", min_value=1, max_value=MAX_DIAGNOSES, required=False
+    )
+    pointer3 = forms.IntegerField(
+        label="Pointer 3", min_value=1, max_value=MAX_DIAGNOSES, required=False
+    )
+    pointer4 = forms.IntegerField(
+        label="Pointer 4", min_value=1, max_value=MAX_DIAGNOSES, required=False
+    )
+
+    MODIFIERS = ("modifier1", "modifier2", "modifier3", "modifier4")
+    POINTERS = ("pointer1", "pointer2", "pointer3", "pointer4")
+
+    def __init__(self, *args, diagnosis_count: int | None = None, day=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.diagnosis_count = diagnosis_count
+        self.day = day
+        for name in self.MODIFIERS:
+            self.fields[name].widget.attrs["size"] = 2
+        for name in ("units", "pointer1", "pointer2", "pointer3", "pointer4"):
+            self.fields[name].widget.attrs["size"] = 3
+
+    def clean(self):
+        data = super().clean()
+        for name in self.MODIFIERS:
+            value = (data.get(name) or "").strip().upper()
+            if value:
+                try:
+                    modifier_validator(value)
+                except forms.ValidationError as error:
+                    self.add_error(name, error)
+                    continue
+            data[name] = value
+        pointers = []
+        for name in self.POINTERS:
+            pointer = data.get(name)
+            if pointer is None:
+                continue
+            if self.diagnosis_count is not None and pointer > self.diagnosis_count:
+                self.add_error(
+                    name,
+                    f"The visit has {self.diagnosis_count} diagnos"
+                    f"{'i' if self.diagnosis_count == 1 else 'e'}s; there is no {pointer}.",
+                )
+            elif pointer in pointers:
+                self.add_error(name, f"Diagnosis {pointer} is already pointed to.")
+            pointers.append(pointer)
+        code = data.get("service_code")
+        if code is not None and self.day is not None and fee_in_force(code.pk, self.day) is None:
+            self.add_error(
+                "service_code",
+                f"{code.code} has no practice fee in force on {self.day}; add it to the fee "
+                "schedule first.",
+            )
+        return data
+
+    def charge_line(self) -> ChargeLine:
+        data = self.cleaned_data
+        return ChargeLine(
+            service_code=data["service_code"],
+            units=data["units"],
+            modifiers=tuple(data[name] for name in self.MODIFIERS if data.get(name)),
+            diagnosis_pointers=tuple(
+                data[name] for name in self.POINTERS if data.get(name) is not None
+            ),
+            place_of_service=data["place_of_service"],
+        )
+
+
+class BaseServiceLineFormSet(forms.BaseFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        if not any(form.has_changed() and form.cleaned_data for form in self.forms):
+            raise forms.ValidationError("Add at least one service line.")
+
+    def charge_lines(self) -> list[ChargeLine]:
+        return [
+            form.charge_line() for form in self.forms if form.has_changed() and form.cleaned_data
+        ]
+
+
+ServiceLineFormSet = forms.formset_factory(
+    ServiceLineForm, formset=BaseServiceLineFormSet, extra=3, max_num=30, absolute_max=30
+)
+
+
+class ChargeReverseForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the charge reversed?",
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="E.g. “Wrong code: 99214 documented, not 99213”. A corrected line is then "
+        "posted anew.",
+        error_messages={"required": "Say why the charge is reversed."},
+    )
+
+
+# Eligibility (270/271)
+
+MAX_ELIGIBILITY_BYTES = 10 * 1024 * 1024
+
+
+class EligibilityImportForm(forms.Form):
+    file = forms.FileField(
+        label="271 eligibility response",
+        help_text="An ASC X12 005010X279A1 271 file, as the clearinghouse or payer sends it.",
+        error_messages={"required": "Choose the 271 file to import."},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size == 0:
+            raise forms.ValidationError("The file is empty.")
+        if upload.size > MAX_ELIGIBILITY_BYTES:
+            raise forms.ValidationError(
+                f"The file is larger than {MAX_ELIGIBILITY_BYTES // (1024 * 1024)} MB; a 271 "
+                "is much smaller. Is it the right file?"
+            )
+        return upload
+
+
+class EligibilityRequestForm(forms.Form):
+    day = forms.DateField(
+        label="Appointments on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="A 270 inquiry is written for each booked appointment of the day.",
+    )
+
+
+# Claims (837P)
+
+
+class ClaimStepForm(forms.Form):
+    """A lifecycle step taken by hand on the claim's page, with a note for its history."""
+
+    to_status = forms.ChoiceField(
+        choices=[
+            (Claim.Status.DRAFT, "Back to draft"),
+            (Claim.Status.APPEALED, "Appeal"),
+            (Claim.Status.CLOSED, "Close"),
+        ],
+        widget=forms.HiddenInput,
+    )
+    note = forms.CharField(
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the claim's history.",
+    )
+
+
+class ClaimExportForm(forms.Form):
+    payer = forms.ModelChoiceField(
+        queryset=Payer.objects.filter(claims__status=Claim.Status.READY).distinct(),
+        required=False,
+        empty_label="All payers",
+        help_text="Export one payer's ready claims, or all of them.",
+    )
