@@ -124,6 +124,13 @@ def sample_objects(db):
             coverage=objects["coverage"], appointment=appointment
         ),
     )
+    # Payments, payment plans, financial assistance.
+    objects.update(
+        payment=factories.PaymentFactory(patient=patient, location=location),
+        paymentplan=factories.PaymentPlanFactory(patient=patient),
+        financialassistanceband=factories.FinancialAssistanceBandFactory(),
+        financialassistanceapproval=factories.FinancialAssistanceApprovalFactory(patient=patient),
+    )
     try:
         from django.utils import timezone
         from django_tasks_db.models import DBTaskResult

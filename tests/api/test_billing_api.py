@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from practicedesk.billing.models import (
@@ -23,6 +25,8 @@ from practicedesk.billing.services import (
     charge_reverse,
     charges_post,
     claim_create,
+    claim_mark_ready,
+    claim_status_set,
     visit_diagnoses_set,
 )
 from practicedesk.core.models import AuditEvent
@@ -292,8 +296,8 @@ def test_charge_filters_find_by_patient_appointment_and_date(
     assert ids(patient=billed_visit.patient_id) == mine
     assert ids(appointment=other.pk) == theirs
     day = timezone.localdate(other.start)
-    assert ids(date_from=day.isoformat(), date_to=day.isoformat()) == theirs
-    assert ids(date_from=(day + datetime.timedelta(days=1)).isoformat()) == mine
+    assert ids(serviced_from=day.isoformat(), serviced_to=day.isoformat()) == theirs
+    assert ids(serviced_from=(day + datetime.timedelta(days=1)).isoformat()) == mine
 
 
 # Claims
@@ -355,27 +359,72 @@ def test_a_claim_without_coverage_on_the_date_of_service_is_refused(api_client, 
     assert not Claim.objects.exists()
 
 
-def test_claim_status_follows_the_lifecycle(api_client, billed_visit):
+def test_claim_status_steps_are_the_pages_steps(api_client, billed_visit):
     client = api_client("biller")
     claim_id = client.post("/api/claims/", {"appointment": billed_visit.pk}, format="json").json()[
         "id"
     ]
     path = f"/api/claims/{claim_id}/status/"
-    refused = client.post(path, {"status": "paid"}, format="json")
+
+    def step(status, note=""):
+        return client.post(path, {"status": status, "note": note}, format="json")
+
+    refused = step("paid")
     assert refused.status_code == 400
-    assert refused.json() == {"status": ["A draft claim cannot become paid."]}
+    assert refused.json() == {
+        "status": [
+            "That status is set by the scrubber, the claim export or a remittance, not by hand."
+        ]
+    }
+    assert step("appealed").json() == {
+        "note": ["Say what the appeal argues (it goes in the history)."]
+    }
+    assert step("appealed", "Medically necessary").json() == {
+        "status": ["A draft claim cannot become appealed."]
+    }
     # "ready" goes through the scrubber, as the ready action does.
-    assert client.post(path, {"status": "ready"}, format="json").json()["status"] == "ready"
-    submitted = client.post(path, {"status": "submitted", "note": "Paper claim"}, format="json")
-    assert submitted.json()["status"] == "submitted"
-    assert submitted.json()["first_submitted_at"] is not None
+    assert step("ready").json()["status"] == "ready"
+    assert step("draft").json()["status"] == "draft"
+    closed = step("closed", "Billed to the wrong payer")
+    assert closed.status_code == 200
+    assert closed.json()["status"] == "closed"
     claim = Claim.objects.get(pk=claim_id)
     assert [(c.to_status, c.by) for c in claim.status_changes.all()] == [
         ("draft", client.user),
         ("ready", client.user),
-        ("submitted", client.user),
+        ("draft", client.user),
+        ("closed", client.user),
     ]
-    assert claim.status_changes.last().note == "Paper claim"
+    assert claim.status_changes.last().note == "Billed to the wrong payer"
+    assert AuditEvent.objects.filter(name="claim_closed", user=client.user).exists()
+
+
+def test_a_secondary_claim_follows_the_paid_primary_claim(api_client, billed_visit, make_user):
+    client = api_client("biller")
+    primary_id = client.post(
+        "/api/claims/", {"appointment": billed_visit.pk}, format="json"
+    ).json()["id"]
+    factories.CoverageFactory(
+        patient=billed_visit.patient, order=2, payer=factories.PayerFactory(name="Second Health")
+    )
+    both = client.post(
+        "/api/claims/",
+        {"appointment": billed_visit.pk, "primary_claim": primary_id},
+        format="json",
+    )
+    assert both.status_code == 400
+    too_early = client.post("/api/claims/", {"primary_claim": primary_id}, format="json")
+    assert too_early.status_code == 400
+    assert "once the primary payer has paid" in too_early.json()["non_field_errors"][0]
+    user = make_user("biller")
+    primary = claim_mark_ready(acting_user=user, claim=Claim.objects.get(pk=primary_id))
+    for status in ("submitted", "paid"):
+        primary = claim_status_set(acting_user=user, claim=primary, to_status=status)
+    secondary = client.post("/api/claims/", {"primary_claim": primary_id}, format="json")
+    assert secondary.status_code == 201, secondary.json()
+    body = secondary.json()
+    assert (body["payer_order"], body["primary_claim"]) == (2, primary_id)
+    assert Claim.objects.get(pk=body["id"]).payer.name == "Second Health"
 
 
 def test_claims_are_never_edited_or_deleted(api_client, billed_visit, make_user):
@@ -421,9 +470,10 @@ def test_claim_filters_find_by_status_payer_patient_and_date(
     assert ids(status=["draft", "closed"]) == sorted([first.pk, second.pk])
     assert ids(payer=other_payer.pk) == [second.pk]
     assert ids(patient=billed_visit.patient_id) == [first.pk]
+    assert ids(q=second.claim_number) == [second.pk]
     day = second.date_of_service
-    assert ids(date_from=day.isoformat(), date_to=day.isoformat()) == [second.pk]
-    assert ids(date_from=(day + datetime.timedelta(days=1)).isoformat()) == [first.pk]
+    assert ids(serviced_from=day.isoformat(), serviced_to=day.isoformat()) == [second.pk]
+    assert ids(serviced_from=(day + datetime.timedelta(days=1)).isoformat()) == [first.pk]
 
 
 # Reads are audited
@@ -601,3 +651,48 @@ def test_a_schedule_that_priced_charges_is_kept(api_client, billed_visit):
     response = api_client("manager").delete(f"/api/fee-schedules/{schedule.pk}/")
     assert response.status_code == 409
     assert FeeSchedule.objects.filter(pk=schedule.pk).exists()
+
+
+def test_billing_lists_take_the_same_queries_for_one_claim_or_many(
+    api_client, billed_visit, service_codes, make_user
+):
+    user = make_user("biller")
+    claim_create(acting_user=user, appointment=billed_visit)
+    client = api_client("biller")
+    paths = ("/api/claims/", "/api/charges/")
+
+    def queries() -> dict[str, int]:
+        counts = {}
+        for path in paths:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(path).status_code == 200
+            counts[path] = len(captured)
+        return counts
+
+    one = queries()
+    for days_ago in (20, 30, 40):
+        visit = another_billed_visit(user, service_codes, days_ago=days_ago)
+        claim_create(acting_user=user, appointment=visit)
+    assert queries() == one
+
+
+def test_a_diagnosis_a_posted_line_points_to_cannot_change_under_it(
+    api_client, billed_visit, service_codes
+):
+    body = {
+        "appointment": billed_visit.pk,
+        "diagnoses": ["I10"],
+        "lines": [{"service_code": service_codes["99213"].pk}],
+    }
+    response = api_client("biller").post("/api/charges/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "diagnoses": [
+            "Posted line 99214 points to diagnosis 1 (E11.9); reverse that line before changing it."
+        ]
+    }
+    assert list(billed_visit.diagnoses.values_list("code", flat=True)) == ["E11.9", "I10"]
+    assert billed_visit.charges.count() == 2
+    # Adding a line that points to the diagnoses as they are is fine.
+    body["diagnoses"] = ["E11.9", "I10"]
+    assert api_client("biller").post("/api/charges/", body, format="json").status_code == 201

@@ -4,6 +4,8 @@ the fhir.resources R4B models, searches find what they should, and reads are aud
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -20,6 +22,7 @@ from practicedesk.billing.services import (
 from practicedesk.core.models import AuditEvent
 from tests import factories
 from tests.api.conftest import fhir_validate
+from tests.api.test_billing_api import another_billed_visit
 
 pytestmark = pytest.mark.django_db
 
@@ -302,3 +305,36 @@ def test_fhir_reads_of_insurance_and_billing_are_audited(fhir, billed_visit, mak
         ("fhir_billing.claim_list", ""),
     ]
     assert events[3].detail["ids"] == [str(claim.pk)]
+
+
+def test_fhir_billing_searches_take_the_same_queries_for_one_record_or_many(
+    fhir, billed_visit, service_codes, make_user
+):
+    user = make_user("biller")
+    claim_create(acting_user=user, appointment=billed_visit)
+    searches = ("Claim", "ChargeItem", "Coverage")
+
+    def queries() -> dict[str, int]:
+        counts = {}
+        for resource_type in searches:
+            with CaptureQueriesContext(connection) as captured:
+                fhir(resource_type)
+            counts[resource_type] = len(captured)
+        return counts
+
+    one = queries()
+    for days_ago in (20, 30):
+        visit = another_billed_visit(user, service_codes, days_ago=days_ago)
+        claim_create(acting_user=user, appointment=visit)
+    assert queries() == one
+
+
+def test_a_charge_of_a_visit_with_an_encounter_names_it_as_its_context(fhir, billed_visit):
+    encounter = factories.EncounterFactory(appointment=billed_visit)
+    charge = billed_visit.charges.first()
+    context = fhir(f"ChargeItem/{charge.pk}")["context"]
+    assert context["type"] == "Encounter"
+    assert context["identifier"] == {
+        "system": "urn:practicedesk:encounter",
+        "value": str(encounter.pk),
+    }

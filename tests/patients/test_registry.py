@@ -472,3 +472,12 @@ def test_pages_carry_no_inline_style_or_script(front_desk_client):
         body = front_desk_client.get(url).content.decode()
         assert "style=" not in body, url
         assert "<script>" not in body, url
+
+
+def test_the_csv_export_has_the_columns_the_screen_leaves_out(manager_client):
+    factories.PatientFactory(email="hidden@patients.test", home_phone="(555) 999-0000")
+    page = manager_client.get("/patients/").content.decode()
+    assert "hidden@patients.test" not in page
+    export = manager_client.get("/patients/", {"export": "csv"})
+    rows = b"".join(export.streaming_content).decode()
+    assert "hidden@patients.test" in rows and "(555) 999-0000" in rows

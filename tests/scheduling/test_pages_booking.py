@@ -375,3 +375,63 @@ def test_marketing_has_no_scheduling_pages(client, make_user, clinic):
     client.force_login(make_user("marketing"))
     for name in ("calendar", "today", "flow_board", "book", "provider_list"):
         assert client.get(reverse(f"scheduling:{name}")).status_code == 403, name
+
+
+def test_booking_from_a_recall_link_books_the_recall(desk, clinic):
+    from practicedesk.scheduling.models import Recall
+
+    patient = factories.PatientFactory()
+    recall = Recall.objects.create(
+        patient=patient,
+        appointment_type=clinic["type"],
+        due_date=timezone.localdate(),
+        reason="Annual check",
+    )
+    start = next_weekday_at(10)
+    response = desk.post(BOOK, booking_data(clinic, patient, start, recall=recall.pk))
+    assert response.status_code == 302
+    recall.refresh_from_db()
+    assert recall.status == Recall.Status.BOOKED
+    assert recall.appointment == Appointment.objects.get()
+
+
+def test_booking_from_a_waitlist_link_books_the_waiting_patient(desk, clinic):
+    from practicedesk.scheduling.models import WaitlistEntry
+
+    patient = factories.PatientFactory()
+    entry = WaitlistEntry.objects.create(
+        patient=patient,
+        appointment_type=clinic["type"],
+        location=clinic["location"],
+        wanted_before=timezone.localdate() + datetime.timedelta(days=30),
+    )
+    start = next_weekday_at(11)
+    desk.post(BOOK, booking_data(clinic, patient, start, waitlist=entry.pk))
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.BOOKED
+    assert Appointment.objects.get().patient == patient
+
+
+def test_a_recall_of_another_patient_books_nothing(desk, clinic):
+    from practicedesk.scheduling.models import Recall
+
+    recall = Recall.objects.create(
+        patient=factories.PatientFactory(),
+        appointment_type=clinic["type"],
+        due_date=timezone.localdate(),
+        reason="Annual check",
+    )
+    response = desk.post(
+        BOOK,
+        booking_data(clinic, factories.PatientFactory(), next_weekday_at(10), recall=recall.pk),
+    )
+    assert "belongs to another patient" in response.content.decode()
+    assert not Appointment.objects.exists()
+
+
+def test_patient_suggestions_are_audited_as_reads_of_protected_data(desk):
+    patient = factories.PatientFactory(last_name="Zebulon")
+    desk.get(reverse("scheduling:patient_suggest"), {"patient_q": "zebu"})
+    event = AuditEvent.objects.get(name="patient_search")
+    assert event.action == AuditEvent.Action.READ
+    assert event.detail["patients"] == [patient.pk]

@@ -9,6 +9,9 @@ from practicedesk.billing.models import (
     ClaimBatch,
     EligibilityCheck,
     FeeSchedule,
+    FinancialAssistanceApproval,
+    FinancialAssistanceBand,
+    PaymentPlan,
     ReconciliationItem,
     Remittance,
     ServiceCode,
@@ -194,3 +197,47 @@ class ClaimBatchFilterSet(SearchFilterSet):
 
     def search(self, queryset, name, value):
         return super().search(queryset, name, value).distinct()
+
+
+# Payment plans, financial assistance
+
+
+class PaymentPlanFilterSet(SearchFilterSet):
+    search_fields = ("patient__search_name", "patient__mrn")
+    status = django_filters.ChoiceFilter(
+        choices=PaymentPlan.Status.choices, empty_label="Any status"
+    )
+    frequency = django_filters.ChoiceFilter(
+        choices=PaymentPlan.Frequency.choices, empty_label="Any"
+    )
+
+    class Meta:
+        model = PaymentPlan
+        fields = ["q", "status", "frequency"]
+
+
+class FinancialAssistanceBandFilterSet(SearchFilterSet):
+    search_fields = ("name",)
+
+    class Meta:
+        model = FinancialAssistanceBand
+        fields = ["q", "is_active"]
+
+
+class FinancialAssistanceApprovalFilterSet(SearchFilterSet):
+    search_fields = ("patient__search_name", "patient__mrn")
+    band = django_filters.ModelChoiceFilter(
+        queryset=FinancialAssistanceBand.objects.all(), label="Band"
+    )
+    valid_on = django_filters.DateFilter(
+        method="filter_valid_on",
+        label="Valid on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = FinancialAssistanceApproval
+        fields = ["q", "band", "valid_on"]
+
+    def filter_valid_on(self, queryset, name, value):
+        return queryset.filter(valid_from__lte=value, valid_until__gte=value)

@@ -8,13 +8,18 @@ from practicedesk.billing.models import (
     Claim,
     Fee,
     FeeSchedule,
+    FinancialAssistanceBand,
+    LedgerEntry,
+    Payment,
+    PaymentPlan,
     ServiceCode,
     icd10_normalise,
     modifier_validator,
     validate_icd10,
 )
 from practicedesk.billing.selectors import fee_in_force, icd10_description
-from practicedesk.billing.services import ChargeLine, FeeBulkMode
+from practicedesk.billing.services import ChargeLine, FeeBulkMode, RefundMethod
+from practicedesk.core.models import Location, User
 from practicedesk.patients.models import Payer
 
 # Remittances (835), reconciliation, underpayments, payer comparison
@@ -484,3 +489,232 @@ class ClaimExportForm(forms.Form):
         empty_label="All payers",
         help_text="Export one payer's ready claims, or all of them.",
     )
+
+
+# Payments, refunds, returned checks, write-offs, payment plans, financial assistance
+
+ALLOCATE_OLDEST_FIRST = "oldest_first"
+ALLOCATE_BY_HAND = "by_hand"
+ALLOCATE_NONE = "none"
+
+
+def money_field(label: str, *, required: bool = True, help_text: str = "") -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        max_digits=12,
+        decimal_places=2,
+        required=required,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )
+
+
+def date_field(label: str, *, required: bool = True, **kwargs) -> forms.DateField:
+    return forms.DateField(
+        label=label, required=required, widget=forms.DateInput(attrs={"type": "date"}), **kwargs
+    )
+
+
+class ChargeAllocationMixin:
+    """A field per charge the patient owes on, for applying money by hand."""
+
+    def add_charge_fields(self, charges) -> None:
+        self.charges = {charge.pk: charge for charge in charges}
+        for charge in charges:
+            self.fields[f"charge_{charge.pk}"] = money_field(
+                f"{charge.date_of_service:%Y-%m-%d} {charge.service_code.code} "
+                f"(owes {charge.owed})",
+                required=False,
+            )
+
+    def charge_fields(self):
+        return [self[f"charge_{pk}"] for pk in self.charges]
+
+    def allocation_value(self):
+        mode = self.cleaned_data["allocation"]
+        if mode != ALLOCATE_BY_HAND:
+            return mode
+        return [
+            (charge, self.cleaned_data[f"charge_{pk}"])
+            for pk, charge in self.charges.items()
+            if self.cleaned_data.get(f"charge_{pk}")
+        ]
+
+    def clean_allocation_by_hand(self, cleaned):
+        if cleaned.get("allocation") == ALLOCATE_BY_HAND and not any(
+            cleaned.get(f"charge_{pk}") for pk in self.charges
+        ):
+            raise forms.ValidationError(
+                {"allocation": "Enter the amount for at least one charge, or apply oldest first."}
+            )
+
+
+class PaymentReceiveForm(ChargeAllocationMixin, forms.Form):
+    method = forms.ChoiceField(
+        label="Paid by", choices=Payment.Method.choices, widget=forms.RadioSelect
+    )
+    amount = money_field("Amount")
+    received_on = date_field("Received on", initial=datetime.date.today)
+    location = forms.ModelChoiceField(
+        label="Location", queryset=Location.objects.filter(is_active=True)
+    )
+    check_number = forms.CharField(label="Check number", max_length=20, required=False)
+    routing_number = forms.CharField(
+        label="Bank routing number",
+        max_length=11,
+        required=False,
+        help_text="Checks: the 9 digits printed first on the bottom line of the check.",
+    )
+    reference = forms.CharField(
+        label="Card authorization or EFT trace number",
+        max_length=50,
+        required=False,
+        help_text="Card: the authorization code or last 4 digits, never the card number.",
+    )
+    plan = forms.ModelChoiceField(
+        label="Instalment of the payment plan",
+        queryset=PaymentPlan.objects.none(),
+        required=False,
+        empty_label="Not a plan instalment",
+    )
+    allocation = forms.ChoiceField(
+        label="Apply it",
+        choices=[
+            (ALLOCATE_OLDEST_FIRST, "To the oldest charges first"),
+            (ALLOCATE_BY_HAND, "By hand, to the charges below"),
+            (ALLOCATE_NONE, "Keep it all as credit on the account"),
+        ],
+        initial=ALLOCATE_OLDEST_FIRST,
+        widget=forms.RadioSelect,
+    )
+    memo = forms.CharField(label="Memo", max_length=200, required=False)
+
+    def __init__(self, *args, charges=(), plans=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = plans if plans is not None else PaymentPlan.objects.none()
+        if user is not None and getattr(user, "home_location_id", None):
+            self.fields["location"].initial = user.home_location_id
+        self.add_charge_fields(charges)
+
+    def clean(self):
+        cleaned = super().clean()
+        self.clean_allocation_by_hand(cleaned)
+        return cleaned
+
+
+class PaymentAllocateForm(ChargeAllocationMixin, forms.Form):
+    allocation = forms.ChoiceField(
+        label="Apply the credit",
+        choices=[
+            (ALLOCATE_OLDEST_FIRST, "To the oldest charges first"),
+            (ALLOCATE_BY_HAND, "By hand, to the charges below"),
+        ],
+        initial=ALLOCATE_OLDEST_FIRST,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, charges=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_charge_fields(charges)
+
+    def clean(self):
+        cleaned = super().clean()
+        self.clean_allocation_by_hand(cleaned)
+        return cleaned
+
+
+class PaymentRefundForm(forms.Form):
+    amount = money_field("Amount to refund")
+    method = forms.ChoiceField(
+        label="Paid back by", choices=RefundMethod.choices, widget=forms.RadioSelect
+    )
+    reference = forms.CharField(label="Check number or reference", max_length=40, required=False)
+    reason = forms.CharField(label="Reason", max_length=150)
+
+
+class PaymentReturnForm(forms.Form):
+    returned_on = date_field("The bank returned it on", initial=datetime.date.today)
+    reason = forms.CharField(label="Reason", max_length=150, initial="Insufficient funds")
+
+
+class WriteOffForm(forms.Form):
+    charge = forms.TypedChoiceField(label="Charge", coerce=int)
+    responsibility = forms.ChoiceField(
+        label="Balance written off",
+        choices=LedgerEntry.Responsibility.choices,
+        initial=LedgerEntry.Responsibility.PATIENT,
+        widget=forms.RadioSelect,
+    )
+    amount = money_field("Amount")
+    reason = forms.CharField(label="Reason", max_length=150)
+
+    def __init__(self, *args, charges=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.charges = {charge.pk: charge for charge in charges}
+        self.fields["charge"].choices = [
+            (
+                charge.pk,
+                f"{charge.date_of_service:%Y-%m-%d} {charge.service_code.code} — patient owes "
+                f"{charge.patient_owed}, insurance {charge.insurance_owed}",
+            )
+            for charge in charges
+        ]
+
+
+class PaymentPlanForm(forms.Form):
+    down_payment = money_field("Down payment", required=False)
+    instalment_amount = money_field("Instalment")
+    frequency = forms.ChoiceField(label="Every", choices=PaymentPlan.Frequency.choices)
+    start_date = date_field(
+        "Start date",
+        initial=datetime.date.today,
+        help_text="The down payment (or the first instalment) is due then.",
+    )
+    instalment_count = forms.IntegerField(
+        label="Number of instalments",
+        min_value=1,
+        max_value=120,
+        required=False,
+        help_text="Optional: checked against the amounts, which must add up exactly.",
+    )
+    note = forms.CharField(label="Note", max_length=300, required=False)
+
+
+class PaymentPlanCancelForm(forms.Form):
+    reason = forms.CharField(label="Why is the plan cancelled?", max_length=200)
+
+
+class FinancialAssistanceBandForm(forms.ModelForm):
+    class Meta:
+        model = FinancialAssistanceBand
+        fields = ["name", "poverty_level_max", "discount_percent", "is_active"]
+
+
+class FinancialAssistanceApprovalForm(forms.Form):
+    household_income = money_field("Yearly household income")
+    household_size = forms.IntegerField(label="People in the household", min_value=1)
+    valid_from = date_field("Valid from", initial=datetime.date.today)
+    valid_until = date_field(
+        "Valid until", required=False, help_text="Empty: twelve months from the start."
+    )
+    note = forms.CharField(label="Note", max_length=300, required=False)
+
+
+class DailyCloseForm(forms.Form):
+    day = date_field("Day", required=False)
+    location = forms.ModelChoiceField(
+        label="Location", queryset=Location.objects.all(), required=False, empty_label="All"
+    )
+    user = forms.ModelChoiceField(
+        label="Received by", queryset=User.objects.none(), required=False, empty_label="Anyone"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = User.objects.filter(
+            pk__in=Payment.objects.values("received_by")
+        ).order_by("last_name", "first_name", "username")
+
+
+class ConfirmForm(forms.Form):
+    """No fields: the button that confirms an action described on the page."""

@@ -13,4 +13,7 @@ MENU = [
     MenuEntry("Billing", "Claims", "billing:claim_list", "billing"),
     MenuEntry("Billing", "Denials", "billing:denial_queue", "billing"),
     MenuEntry("Billing", "Claim batches", "billing:claim_batch_list", "billing"),
+    MenuEntry("Billing", "Daily close", "billing:daily_close", "billing"),
+    MenuEntry("Billing", "Payment plans", "billing:payment_plan_list", "billing"),
+    MenuEntry("Billing", "Financial assistance", "billing:fa_approval_list", "billing"),
 ]

@@ -402,7 +402,8 @@ def charge_owed(charge_id: int, responsibility: str, payer_id: int | None = None
 @dataclass
 class AccountLine:
     entry: LedgerEntry
-    running: Decimal
+    patient_running: Decimal
+    insurance_running: Decimal
 
 
 @dataclass
@@ -421,19 +422,19 @@ class PatientAccount:
 def patient_account(patient) -> PatientAccount:
     """Everything the patient's account page shows, in a fixed number of queries.
 
-    The running balance (both responsibilities) is accumulated over the entries the page has
-    fetched anyway, in posting order; the balances themselves are summed in the database.
+    The running balances (patient and insurance) are accumulated over the entries the page
+    has fetched anyway, in posting order; the balances themselves are summed in the database.
     """
     entries = list(
         LedgerEntry.objects.filter(patient=patient)
         .select_related("charge__service_code", "payer", "payment", "posted_by", "approved_by")
         .order_by("posted_on", "posted_at", "pk")
     )
-    running = ZERO
+    running = {PATIENT: ZERO, INSURANCE: ZERO}
     lines = []
     for entry in entries:
-        running += entry.amount
-        lines.append(AccountLine(entry, running))
+        running[entry.responsibility] += entry.amount
+        lines.append(AccountLine(entry, running[PATIENT], running[INSURANCE]))
     totals = LedgerEntry.objects.filter(patient=patient).aggregate(
         patient_total=MoneySum("amount", filter=Q(responsibility=PATIENT)),
         insurance_total=MoneySum("amount", filter=Q(responsibility=INSURANCE)),
@@ -630,3 +631,23 @@ def financial_assistance_band_for(percent: Decimal) -> FinancialAssistanceBand |
 
 def financial_assistance_approvals() -> QuerySet[FinancialAssistanceApproval]:
     return FinancialAssistanceApproval.objects.select_related("patient", "band", "approved_by")
+
+
+def charges_with_balances(patient_id: int) -> list[Charge]:
+    """The patient's charges still owed on by the patient or a payer, oldest first; each with
+    ``patient_owed`` and ``insurance_owed``."""
+    charges = (
+        Charge.objects.filter(patient_id=patient_id)
+        .select_related("service_code")
+        .annotate(
+            patient_owed=MoneySum(
+                "ledger_entries__amount", filter=Q(ledger_entries__responsibility=PATIENT)
+            ),
+            insurance_owed=MoneySum(
+                "ledger_entries__amount", filter=Q(ledger_entries__responsibility=INSURANCE)
+            ),
+        )
+        .filter(Q(patient_owed__gt=OWED) | Q(insurance_owed__gt=OWED))
+        .order_by("date_of_service", "pk")
+    )
+    return list(charges)

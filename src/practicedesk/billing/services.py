@@ -69,7 +69,7 @@ from practicedesk.core.services import audit_event_record, sequence_next
 from practicedesk.core.validators import validate_npi
 from practicedesk.patients.models import Coverage, Patient, PatientAlert, Payer
 from practicedesk.patients.services import patient_alert_add
-from practicedesk.scheduling.models import Appointment
+from practicedesk.scheduling.models import Appointment, Provider
 
 CLAIM_SEQUENCE = "claim_number"
 Status = Claim.Status
@@ -135,6 +135,7 @@ class ChargeLine:
     modifiers: tuple[str, ...] = ()
     diagnosis_pointers: tuple[int, ...] = (1,)
     place_of_service: str = "11"
+    rendering_provider: Provider | None = None  # None: the visit's provider
 
 
 @transaction.atomic
@@ -179,7 +180,7 @@ def charges_post(
         charge = Charge(
             appointment=appointment,
             patient=appointment.patient,
-            rendering_provider=appointment.provider,
+            rendering_provider=line.rendering_provider or appointment.provider,
             date_of_service=day,
             service_code=line.service_code,
             modifier1=modifiers[0],
@@ -563,7 +564,12 @@ def fee_schedule_bulk_update(
     date keeps the prices it had (and posted charges store their own unit price anyway).
     """
     # One bulk update at a time: the practice's schedules are locked while the new one is made.
-    list(FeeSchedule.objects.select_for_update().filter(payer__isnull=True))
+    list(
+        FeeSchedule.objects.select_for_update()
+        .filter(payer__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     preview = fee_schedule_bulk_preview(
         mode=mode,
         effective_from=effective_from,
@@ -713,13 +719,14 @@ def eligibility_request(
             if skipped
             else "There are no appointments to ask about."
         )
+    # Control numbers are shared with the 837 files: one counter per sender, never reused.
     control = sequence_next(X12_INTERCHANGE_SEQUENCE)
     envelope = Envelope(
         sender_id=settings.X12_SENDER_ID,
         receiver_id=settings.X12_RECEIVER_ID,
         usage_indicator=settings.X12_USAGE_INDICATOR,
         interchange_control_number=control,
-        group_control_number=control,
+        group_control_number=sequence_next(X12_GROUP_SEQUENCE),
         created=timezone.localtime(),
         provider_name=organization.legal_name or organization.name,
         provider_npi=organization.npi,

@@ -10,6 +10,9 @@ from practicedesk.billing.models import (
     ClaimBatch,
     EligibilityCheck,
     FeeSchedule,
+    FinancialAssistanceApproval,
+    FinancialAssistanceBand,
+    PaymentPlan,
     ReconciliationItem,
     Remittance,
     ServiceCode,
@@ -329,3 +332,74 @@ class ClaimBatchTable(tables.Table):
 
     def render_interchange_control_number(self, value):
         return f"{value:09d}"
+
+
+# Payment plans, financial assistance
+
+
+class PaymentPlanTable(tables.Table):
+    patient = tables.Column(
+        verbose_name="Patient", linkify=lambda record: record.get_absolute_url()
+    )
+    total = tables.Column(verbose_name="Total")
+    down_payment = tables.Column(verbose_name="Down payment")
+    instalment_amount = tables.Column(verbose_name="Instalment")
+    frequency = tables.Column(verbose_name="Every")
+    start_date = tables.DateColumn(verbose_name="Starts", format="Y-m-d")
+    status = tables.Column(verbose_name="Status")
+    delinquent_since = tables.DateColumn(verbose_name="Delinquent since", format="Y-m-d")
+    authorized_by = tables.Column(verbose_name="Authorized by")
+
+    class Meta:
+        model = PaymentPlan
+        fields = (
+            "patient",
+            "total",
+            "down_payment",
+            "instalment_amount",
+            "frequency",
+            "start_date",
+            "status",
+            "delinquent_since",
+            "authorized_by",
+        )
+        empty_text = "No payment plans match."
+
+
+class FinancialAssistanceBandTable(tables.Table):
+    name = tables.Column(
+        verbose_name="Band", linkify=("billing:fa_band_edit", {"pk": tables.A("pk")})
+    )
+    poverty_level_max = tables.Column(verbose_name="Income up to (% of poverty level)")
+    discount_percent = tables.Column(verbose_name="Discount (%)")
+    is_active = tables.BooleanColumn(verbose_name="Active")
+
+    class Meta:
+        model = FinancialAssistanceBand
+        fields = ("name", "poverty_level_max", "discount_percent", "is_active")
+        empty_text = "No bands yet: add the practice's sliding-scale steps."
+
+
+class FinancialAssistanceApprovalTable(tables.Table):
+    patient = tables.Column(
+        verbose_name="Patient", linkify=lambda record: record.get_absolute_url()
+    )
+    band = tables.Column(verbose_name="Band")
+    poverty_level_percent = tables.Column(verbose_name="% of poverty level")
+    valid_from = tables.DateColumn(verbose_name="From", format="Y-m-d")
+    valid_until = tables.DateColumn(verbose_name="Until", format="Y-m-d")
+    approved_by = tables.Column(verbose_name="Approved by")
+    approved_at = tables.DateTimeColumn(verbose_name="Approved", format="Y-m-d")
+
+    class Meta:
+        model = FinancialAssistanceApproval
+        fields = (
+            "patient",
+            "band",
+            "poverty_level_percent",
+            "valid_from",
+            "valid_until",
+            "approved_by",
+            "approved_at",
+        )
+        empty_text = "No financial assistance approved yet."

@@ -6,7 +6,7 @@ from django_tasks import task
 from django_tasks.base import TaskContext
 
 from practicedesk.billing.remittances import RemittanceImportError, remittance_import
-from practicedesk.billing.services import claims_export
+from practicedesk.billing.services import claims_export, plan_instalments_check
 from practicedesk.core.models import User
 from practicedesk.core.services import job_progress_report
 from practicedesk.patients.models import Payer
@@ -86,3 +86,13 @@ def claims_export_file(
         "skipped": dict(batch.skipped),
         "summary": summary,
     }
+
+
+# Payment plans
+
+
+@task()
+def payment_plans_check() -> dict:
+    """Mark missed instalments; delinquent plans past the grace period default to collections
+    (see ``services.plan_instalments_check``). Idempotent: it only brings plans up to date."""
+    return plan_instalments_check()

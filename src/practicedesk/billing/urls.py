@@ -1,6 +1,6 @@
 from django.urls import path
 
-from practicedesk.billing.views import charges, claims, eligibility, fees, remittances
+from practicedesk.billing.views import accounts, charges, claims, eligibility, fees, remittances
 
 app_name = "billing"
 
@@ -110,5 +110,87 @@ urlpatterns = [
         "claim-batches/<int:pk>/download/",
         claims.ClaimBatchDownloadView.as_view(),
         name="claim_batch_download",
+    ),
+    # Patient accounts: payments, credit, refunds, returned checks, write-offs, plans,
+    # financial assistance, the daily close
+    path(
+        "patients/<int:pk>/account/",
+        accounts.PatientAccountView.as_view(),
+        name="patient_account",
+    ),
+    path(
+        "patients/<int:pk>/payments/new/",
+        accounts.PaymentReceiveView.as_view(),
+        name="payment_receive",
+    ),
+    path("patients/<int:pk>/write-off/", accounts.WriteOffView.as_view(), name="write_off"),
+    path(
+        "patients/<int:pk>/payment-plans/new/",
+        accounts.PaymentPlanProposeView.as_view(),
+        name="payment_plan_propose",
+    ),
+    path(
+        "patients/<int:pk>/financial-assistance/new/",
+        accounts.FinancialAssistanceApproveView.as_view(),
+        name="fa_approve",
+    ),
+    path("payments/daily-close/", accounts.DailyCloseView.as_view(), name="daily_close"),
+    path("payments/<int:pk>/", accounts.PaymentDetailView.as_view(), name="payment_detail"),
+    path(
+        "payments/<int:pk>/allocate/",
+        accounts.PaymentAllocateView.as_view(),
+        name="payment_allocate",
+    ),
+    path("payments/<int:pk>/refund/", accounts.PaymentRefundView.as_view(), name="payment_refund"),
+    path(
+        "payments/<int:pk>/returned/",
+        accounts.PaymentReturnView.as_view(),
+        name="payment_return",
+    ),
+    path("payment-plans/", accounts.PaymentPlanListView.as_view(), name="payment_plan_list"),
+    path(
+        "payment-plans/<int:pk>/",
+        accounts.PaymentPlanDetailView.as_view(),
+        name="payment_plan_detail",
+    ),
+    path(
+        "payment-plans/<int:pk>/authorize/",
+        accounts.PaymentPlanAuthorizeView.as_view(),
+        name="payment_plan_authorize",
+    ),
+    path(
+        "payment-plans/<int:pk>/cancel/",
+        accounts.PaymentPlanCancelView.as_view(),
+        name="payment_plan_cancel",
+    ),
+    path(
+        "financial-assistance/",
+        accounts.FinancialAssistanceApprovalListView.as_view(),
+        name="fa_approval_list",
+    ),
+    path(
+        "financial-assistance/<int:pk>/",
+        accounts.FinancialAssistanceApprovalDetailView.as_view(),
+        name="fa_approval_detail",
+    ),
+    path(
+        "financial-assistance/<int:pk>/apply/",
+        accounts.FinancialAssistanceApplyView.as_view(),
+        name="fa_apply",
+    ),
+    path(
+        "financial-assistance/bands/",
+        accounts.FinancialAssistanceBandListView.as_view(),
+        name="fa_band_list",
+    ),
+    path(
+        "financial-assistance/bands/new/",
+        accounts.FinancialAssistanceBandFormView.as_view(),
+        name="fa_band_create",
+    ),
+    path(
+        "financial-assistance/bands/<int:pk>/edit/",
+        accounts.FinancialAssistanceBandFormView.as_view(),
+        name="fa_band_edit",
     ),
 ]

@@ -17,6 +17,10 @@ class PatientTable(tables.Table):
     first_name = tables.Column(verbose_name="First name")
     date_of_birth = tables.DateColumn(verbose_name="Date of birth", format="Y-m-d")
     home_location = tables.Column(verbose_name="Home location")
+    # In the CSV export, not on the screen (the list stays one screen wide).
+    preferred_name = tables.Column(visible=False)
+    home_phone = tables.Column(visible=False)
+    email = tables.Column(visible=False)
 
     class Meta:
         model = Patient

@@ -9,9 +9,11 @@ from practicedesk.patients.models import Coverage, Patient
 from practicedesk.scheduling.models import (
     AppointmentType,
     Provider,
+    Recall,
     Room,
     ScheduleException,
     ScheduleTemplate,
+    WaitlistEntry,
 )
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -227,7 +229,8 @@ class BookingForm(forms.Form):
     room = forms.ModelChoiceField(
         queryset=Room.objects.filter(is_active=True).select_related("location"),
         required=False,
-        help_text="Empty: the first free room, for visit types that need one.",
+        empty_label="First free room",
+        help_text="For visit types that need a room; empty picks the first free one.",
     )
     coverage = forms.ModelChoiceField(
         queryset=Coverage.objects.none(),
@@ -242,6 +245,20 @@ class BookingForm(forms.Form):
         max_length=200,
         required=False,
         help_text="Only to book over another appointment on purpose: say why.",
+    )
+    recall = forms.ModelChoiceField(
+        queryset=Recall.objects.filter(status=Recall.Status.OPEN),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "That recall is no longer open."},
+    )
+    waitlist = forms.ModelChoiceField(
+        queryset=WaitlistEntry.objects.filter(
+            status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED]
+        ),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "That waitlist entry is no longer waiting."},
     )
     every_weeks = forms.IntegerField(
         label="Repeat every (weeks)", min_value=1, max_value=52, required=False
@@ -284,6 +301,12 @@ class BookingForm(forms.Form):
             )
         if every and count and cleaned.get("overbook_reason"):
             self.add_error("overbook_reason", "A recurring series cannot be overbooked.")
+        for source in ("recall", "waitlist"):
+            chosen = cleaned.get(source)
+            if chosen is not None and cleaned.get("patient") not in (None, chosen.patient):
+                self.add_error(None, f"That {source} entry belongs to another patient.")
+            if chosen is not None and every and count:
+                self.add_error(None, f"Book a {source} entry as a single appointment.")
         return cleaned
 
     @property

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from practicedesk.core.validators import validate_npi
 
@@ -182,7 +183,8 @@ class ScheduleException(models.Model):
 
     def __str__(self) -> str:
         who = self.provider or self.location or "everyone"
-        return f"{self.get_kind_display()}: {who} {self.start:%Y-%m-%d %H:%M}–{self.end:%H:%M}"
+        start, end = timezone.localtime(self.start), timezone.localtime(self.end)
+        return f"{self.get_kind_display()}: {who} {start:%Y-%m-%d %H:%M}–{end:%H:%M}"
 
     def get_absolute_url(self) -> str:
         return reverse("scheduling:exception_list")
@@ -284,7 +286,8 @@ class Appointment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.start:%Y-%m-%d %H:%M} {self.appointment_type} with {self.provider}"
+        start = timezone.localtime(self.start)
+        return f"{start:%Y-%m-%d %H:%M} {self.appointment_type} with {self.provider}"
 
     def get_absolute_url(self) -> str:
         return reverse("scheduling:appointment_detail", args=[self.pk])

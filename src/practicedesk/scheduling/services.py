@@ -292,6 +292,7 @@ def appointment_book_recurring(
     room: Room | None = None,
     coverage: Coverage | None = None,
     reason: str = "",
+    notes: str = "",
 ) -> list[Appointment]:
     """Book ``count`` appointments ``every_weeks`` apart: all of them, or none."""
     if not 1 <= every_weeks <= 52:
@@ -314,7 +315,7 @@ def appointment_book_recurring(
                     room=room,
                     coverage=coverage,
                     reason=reason,
-                    notes="",
+                    notes=notes,
                     overbook_reason="",
                     series_id=series_id,
                     allow_past=False,

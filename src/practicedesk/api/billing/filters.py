@@ -1,54 +1,39 @@
-"""Filters of the billing lists the pages do not list the same way (charges, claims, fees).
-
-Payers, service codes and fee schedules use the pages' own FilterSets.
-"""
+"""Filters of the billing lists: the pages' own FilterSets where the pages list the same
+records (payers, service codes, fee schedules, claims), these where they do not."""
 
 import django_filters
 
+from practicedesk.billing.filters import ClaimFilterSet as PageClaimFilterSet
 from practicedesk.billing.models import Charge, Claim, Fee
-from practicedesk.patients.models import Patient, Payer
+from practicedesk.patients.models import Patient
 from practicedesk.scheduling.models import Appointment
 
 
-class ClaimFilterSet(django_filters.FilterSet):
+class ClaimFilterSet(PageClaimFilterSet):
+    """The claim list page's filters, and what an integration also asks by."""
+
     status = django_filters.MultipleChoiceFilter(choices=Claim.Status.choices)
-    payer = django_filters.ModelChoiceFilter(queryset=Payer.objects.all())
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
     appointment = django_filters.ModelChoiceFilter(queryset=Appointment.objects.all())
-    date_from = django_filters.DateFilter(
-        field_name="date_of_service", lookup_expr="gte", label="Date of service on or after"
-    )
-    date_to = django_filters.DateFilter(
-        field_name="date_of_service", lookup_expr="lte", label="Date of service on or before"
-    )
-    claim_number = django_filters.CharFilter(lookup_expr="iexact")
 
-    class Meta:
-        model = Claim
-        fields = [
-            "status",
-            "payer",
-            "patient",
-            "appointment",
-            "date_from",
-            "date_to",
-            "claim_number",
-        ]
+    class Meta(PageClaimFilterSet.Meta):
+        fields = [*PageClaimFilterSet.Meta.fields, "patient", "appointment"]
 
 
 class ChargeFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
     appointment = django_filters.ModelChoiceFilter(queryset=Appointment.objects.all())
-    date_from = django_filters.DateFilter(
-        field_name="date_of_service", lookup_expr="gte", label="Date of service on or after"
+    # Named as the claim list's date-of-service filters.
+    serviced_from = django_filters.DateFilter(
+        field_name="date_of_service", lookup_expr="gte", label="Date of service from"
     )
-    date_to = django_filters.DateFilter(
-        field_name="date_of_service", lookup_expr="lte", label="Date of service on or before"
+    serviced_to = django_filters.DateFilter(
+        field_name="date_of_service", lookup_expr="lte", label="Date of service to"
     )
 
     class Meta:
         model = Charge
-        fields = ["patient", "appointment", "date_from", "date_to", "service_code"]
+        fields = ["patient", "appointment", "serviced_from", "serviced_to", "service_code"]
 
 
 class FeeFilterSet(django_filters.FilterSet):

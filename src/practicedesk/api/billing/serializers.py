@@ -16,8 +16,7 @@ from practicedesk.billing.models import (
     ServiceCode,
     modifier_validator,
 )
-from practicedesk.billing.services import CLAIM_NEXT
-from practicedesk.patients.models import Coverage, Payer
+from practicedesk.patients.models import Payer
 from practicedesk.scheduling.models import Appointment
 
 MAX_DIAGNOSES = 12
@@ -342,27 +341,41 @@ class ClaimSerializer(serializers.ModelSerializer):
 
 
 class ClaimCreateSerializer(serializers.Serializer):
-    appointment = serializers.PrimaryKeyRelatedField(queryset=Appointment.objects.all())
-    payer_order = serializers.IntegerField(
-        min_value=Coverage.Order.PRIMARY,
-        max_value=Coverage.Order.TERTIARY,
-        default=Coverage.Order.PRIMARY.value,
-        help_text="Which coverage of the date of service to bill: 1 primary, 2 secondary.",
+    """A visit's primary claim, or the secondary claim that follows a paid primary claim."""
+
+    appointment = serializers.PrimaryKeyRelatedField(
+        queryset=Appointment.objects.all(),
+        required=False,
+        help_text="The visit whose open charges are claimed to its primary coverage.",
     )
     primary_claim = serializers.PrimaryKeyRelatedField(
-        queryset=Claim.objects.all(), required=False, allow_null=True, default=None
+        queryset=Claim.objects.all(),
+        required=False,
+        help_text="Instead of appointment: the paid primary claim a secondary claim follows.",
     )
 
-
-CLAIM_TARGETS = {status for targets in CLAIM_NEXT.values() for status in targets}
+    def validate(self, attrs):
+        if ("appointment" in attrs) == ("primary_claim" in attrs):
+            raise serializers.ValidationError(
+                "Give the appointment (a primary claim) or the primary claim (its secondary "
+                "claim), not both."
+            )
+        return attrs
 
 
 class ClaimStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
-        choices=[(value, label) for value, label in Claim.Status.choices if value in CLAIM_TARGETS],
-        help_text="The new status; “ready” scrubs the claim first.",
+        choices=Claim.Status.choices,
+        help_text="“ready” scrubs the claim first; by hand a claim goes back to draft, is "
+        "appealed or closed. Submitted, paid and denied come from the export and remittances.",
     )
-    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Kept in the claim's history; an appeal says what it argues.",
+    )
 
 
 class ClaimScrubSerializer(serializers.Serializer):

@@ -40,7 +40,8 @@ from practicedesk.billing.services import (
     claim_create,
     claim_mark_ready,
     claim_scrub,
-    claim_status_set,
+    claim_secondary_create,
+    claim_step,
     visit_diagnoses_set,
 )
 from practicedesk.patients.filters import PayerFilterSet
@@ -202,11 +203,8 @@ class ChargeViewSet(
 
     def create(self, request, *args, **kwargs):
         data = self.validated(request)
-        appointment = restricted(Appointment.objects, request.user).filter(
-            pk=data["appointment"].pk
-        )
-        appointment = appointment.first()
-        if appointment is None:
+        visits = restricted(Appointment.objects, request.user)
+        if not visits.filter(pk=data["appointment"].pk).exists():
             raise exceptions.NotFound("No such appointment.")
         lines = [
             ChargeLine(
@@ -220,6 +218,8 @@ class ChargeViewSet(
         ]
         try:
             with transaction.atomic():
+                # Locked first so no other change of the visit's diagnoses slips in between.
+                appointment = visits.select_for_update(of=("self",)).get(pk=data["appointment"].pk)
                 current = list(appointment.diagnoses.values_list("code", flat=True))
                 if "diagnoses" in data:
                     codes = [icd10_normalise(code) for code in data["diagnoses"]]
@@ -277,8 +277,9 @@ def claim_response(claim: Claim, viewset, code=status.HTTP_200_OK) -> Response:
     create=extend_schema(
         request=billing_serializers.ClaimCreateSerializer,
         responses={201: billing_serializers.ClaimSerializer},
-        description="Claim a visit's open charges to the coverage of that order on the date of "
-        "service; the claim starts as a draft.",
+        description="Claim a visit's open charges to its primary coverage on the date of "
+        "service, or (given primary_claim) the secondary claim after the primary payer has "
+        "paid; the claim starts as a draft.",
     ),
     scrub=extend_schema(
         responses=billing_serializers.ClaimScrubSerializer,
@@ -298,7 +299,8 @@ def claim_response(claim: Claim, viewset, code=status.HTTP_200_OK) -> Response:
     set_status=extend_schema(
         request=billing_serializers.ClaimStatusSerializer,
         responses=billing_serializers.ClaimSerializer,
-        description="Move the claim along its lifecycle (draft, ready, submitted, paid...).",
+        description="A lifecycle step, as on the claim's page: ready (through the scrubber), "
+        "back to draft, appealed (with a note) or closed.",
     ),
 )
 class ClaimViewSet(
@@ -346,21 +348,22 @@ class ClaimViewSet(
 
     def create(self, request, *args, **kwargs):
         data = self.validated(request)
-        appointment = (
-            restricted(Appointment.objects, request.user)
-            .select_related("patient", "location", "provider")
-            .filter(pk=data["appointment"].pk)
-            .first()
-        )
-        if appointment is None:
-            raise exceptions.NotFound("No such appointment.")
         try:
-            claim = claim_create(
-                acting_user=request.user,
-                appointment=appointment,
-                payer_order=data["payer_order"],
-                primary_claim=data["primary_claim"],
-            )
+            if "primary_claim" in data:
+                primary = self.get_queryset().filter(pk=data["primary_claim"].pk).first()
+                if primary is None:
+                    raise exceptions.NotFound("No such claim.")
+                claim = claim_secondary_create(acting_user=request.user, primary=primary)
+            else:
+                appointment = (
+                    restricted(Appointment.objects, request.user)
+                    .select_related("patient")
+                    .filter(pk=data["appointment"].pk)
+                    .first()
+                )
+                if appointment is None:
+                    raise exceptions.NotFound("No such appointment.")
+                claim = claim_create(acting_user=request.user, appointment=appointment)
         except DjangoValidationError as error:
             raise as_api_error(error) from error
         return claim_response(claim, self, status.HTTP_201_CREATED)
@@ -389,14 +392,14 @@ class ClaimViewSet(
             if data["status"] == Claim.Status.READY:
                 claim = claim_mark_ready(acting_user=request.user, claim=claim)
             else:
-                with transaction.atomic():
-                    locked = Claim.objects.select_for_update().get(pk=claim.pk)
-                    claim = claim_status_set(
-                        acting_user=request.user,
-                        claim=locked,
-                        to_status=data["status"],
-                        note=data["note"],
-                    )
+                claim = claim_step(
+                    acting_user=request.user,
+                    claim=claim,
+                    to_status=data["status"],
+                    note=data["note"],
+                )
         except DjangoValidationError as error:
+            if hasattr(error, "error_dict"):
+                raise as_api_error(error) from error
             raise serializers.ValidationError({"status": error.messages}) from error
         return claim_response(claim, self)

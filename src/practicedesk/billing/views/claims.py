@@ -221,10 +221,11 @@ class ClaimSecondaryCreateView(AreaPermissionMixin, View):
 
 class ClaimCreateView(AreaPermissionMixin, View):
     """Billed visits without a claim yet, and a claim for one of them (to its primary
-    coverage on the date of service)."""
+    coverage on the date of service). A biller's work: the front desk's billing "add" is for
+    charges and payments at the desk, so this needs "change", as in the API."""
 
     area = "billing"
-    action = "add"
+    action = "change"
     template_name = "billing/claims/claim_create.html"
     shown = 100
 

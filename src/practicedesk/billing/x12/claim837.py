@@ -686,9 +686,10 @@ def claim_837_data(claim: Claim, organization: Organization) -> Claim837:
     coverage = claim.coverage
     patient = claim.patient
     provider = claim.rendering_provider
-    positions = [d.position for d in claim.appointment.diagnoses.all()]
-    codes = [d.code for d in claim.appointment.diagnoses.all()]
-    index_of = {position: index for index, position in enumerate(positions, start=1)}
+    diagnoses = sorted(claim.appointment.diagnoses.all(), key=lambda d: d.position)
+    codes = [d.code for d in diagnoses]
+    # Lines point to visit diagnoses by position; on the claim they point into the HI list.
+    index_of = {d.position: index for index, d in enumerate(diagnoses, start=1)}
 
     adjudications: dict[int, LineAdjudication] = {}
     other_payers: list[OtherPayer] = []

@@ -402,6 +402,11 @@ def read_271(data: bytes | str) -> Response271:
         reader.cleanup()
     except pyx12.errors.X12Error as error:
         raise X12FileError(f"This is not a readable X12 file: {error}.") from None
+    except (IndexError, KeyError, TypeError, ValueError, AttributeError):
+        # pyx12's reader trips over some broken envelopes (e.g. a GE with no GS open).
+        raise X12FileError(
+            "The file is damaged: its ISA/GS/ST … SE/GE/IEA envelope does not hold together."
+        ) from None
     problems = [message for _, _, message, _, _ in reader.pop_errors()]
     if problems:
         raise X12FileError("The file is damaged or incomplete: " + "; ".join(problems[:5]))

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
-from practicedesk.core.models import Location
+from practicedesk.core.models import AuditEvent, Location
 from practicedesk.core.permissions import can
+from practicedesk.core.services import audit_event_record
 from practicedesk.core.views.generic import AreaPermissionMixin, ObjectDetailView, ObjectListView
 from practicedesk.patients.models import Coverage, Patient
 from practicedesk.patients.selectors import patient_search
@@ -43,6 +44,8 @@ from practicedesk.scheduling.services import (
     appointment_cancel,
     appointment_no_show,
     appointment_reschedule,
+    recall_book,
+    waitlist_book,
 )
 from practicedesk.scheduling.tables import AppointmentTable
 
@@ -56,8 +59,26 @@ BOOKING_PARAMS = (
     "room",
     "coverage",
     "reason",
+    "recall",
+    "waitlist",
 )
 MAX_SUGGESTIONS = 10
+ACTION_LABELS = {
+    Appointment.Status.CONFIRMED: "Confirm",
+    Appointment.Status.ARRIVED: "Arrived",
+    Appointment.Status.ROOMED: "Roomed",
+    Appointment.Status.WITH_PROVIDER: "With provider",
+    Appointment.Status.CHECKED_OUT: "Check out",
+}
+
+
+def appointment_title(appointment: Appointment) -> str:
+    """The appointment as people say it, in local time (the model's str is for logs)."""
+    start = timezone.localtime(appointment.start)
+    return (
+        f"{appointment.appointment_type} with {appointment.provider}, "
+        f"{start:%a %b} {start.day} at {start:%H:%M}"
+    )
 
 
 def appointments_for_user(user):
@@ -139,8 +160,15 @@ class AppointmentBookView(AreaPermissionMixin, View):
         }
         if form.is_recurring:
             return appointment_book_recurring(
-                **common, every_weeks=data["every_weeks"], count=data["count"]
+                **common, notes=data["notes"], every_weeks=data["every_weeks"], count=data["count"]
             )
+        if data.get("recall"):
+            del common["patient"]
+            return [recall_book(**common, recall=data["recall"], notes=data["notes"])]
+        if data.get("waitlist"):
+            for key in ("patient", "location", "appointment_type"):
+                del common[key]
+            return [waitlist_book(**common, entry=data["waitlist"])]
         return [
             appointment_book(
                 **common,
@@ -174,6 +202,13 @@ class PatientSuggestView(AreaPermissionMixin, View):
                 patient_search(query, Patient.objects.restrict(request.user))
                 .select_related("merged_into")
                 .order_by("last_name", "first_name")[:MAX_SUGGESTIONS]
+            )
+        if patients:
+            audit_event_record(
+                action=AuditEvent.Action.READ,
+                request=request,
+                name="patient_search",
+                detail={"query": query[:60], "patients": [p.pk for p in patients]},
             )
         return TemplateResponse(
             request,
@@ -284,8 +319,9 @@ class AppointmentDetailView(ObjectDetailView):
                 "flow_events": FlowEvent.objects.filter(appointment=appointment).select_related(
                     "by"
                 ),
+                "title": appointment_title(appointment),
                 "next_statuses": [
-                    (status, Appointment.Status(status).label)
+                    (status, ACTION_LABELS[status])
                     for status in FLOW_NEXT.get(appointment.status, ())
                 ]
                 if may_change
@@ -354,7 +390,7 @@ class AppointmentRescheduleView(AppointmentActionMixin, View):
 
     def render(self, appointment, form, status=200):
         context = {
-            "title": f"Reschedule {appointment}",
+            "title": f"Reschedule {appointment_title(appointment)}",
             "appointment": appointment,
             "form": form,
             "cancel_url": appointment.get_absolute_url(),
@@ -409,7 +445,7 @@ class AppointmentCancelView(AppointmentActionMixin, View):
     def render(self, appointment, form, status=200):
         window = datetime.timedelta(hours=settings.LATE_CANCEL_HOURS)
         context = {
-            "title": f"Cancel {appointment}",
+            "title": f"Cancel {appointment_title(appointment)}",
             "appointment": appointment,
             "form": form,
             "will_be_late": appointment.start - timezone.now() < window,

@@ -25,7 +25,11 @@ from practicedesk.patients.models import PatientAlert
 from practicedesk.scheduling.availability import local_datetime
 from practicedesk.scheduling.models import Appointment, FlowEvent
 from practicedesk.scheduling.services import FLOW_NEXT, FLOW_TIMESTAMP, appointment_advance
-from practicedesk.scheduling.views.booking import AppointmentActionMixin, redirect_back
+from practicedesk.scheduling.views.booking import (
+    ACTION_LABELS,
+    AppointmentActionMixin,
+    redirect_back,
+)
 from practicedesk.scheduling.views.calendar import types_stylesheet_url, user_location
 
 AREA = "scheduling"
@@ -40,13 +44,6 @@ BOARD_STATUSES = (
 )
 # The statuses in which a patient sits and waits for the next person to come for them.
 WAITING_STATUSES = (Status.ARRIVED, Status.ROOMED)
-ACTION_LABELS = {
-    Status.CONFIRMED: "Confirm",
-    Status.ARRIVED: "Arrived",
-    Status.ROOMED: "Roomed",
-    Status.WITH_PROVIDER: "With provider",
-    Status.CHECKED_OUT: "Check out",
-}
 
 
 def todays_appointments(location, *, with_released: bool = False):
@@ -129,6 +126,9 @@ def board_context(request, location) -> dict:
     columns = []
     for status in BOARD_STATUSES:
         cards = [card_for(a, now, limit) for a in appointments if a.status == status]
+        if status == Status.CHECKED_OUT:
+            # The latest departures first: the morning's visits sink to the bottom.
+            cards.sort(key=lambda card: card.appointment.checked_out_at or now, reverse=True)
         columns.append({"status": status, "label": Status(status).label, "cards": cards})
     released = [a for a in appointments if a.status in Appointment.RELEASED_STATUSES]
     return {
