@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "practicedesk.patients",
     "practicedesk.scheduling",
     "practicedesk.billing",
+    "practicedesk.dashboard",
     "practicedesk.api",
     "practicedesk.demo",
 ]

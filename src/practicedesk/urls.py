@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("practicedesk.patients.urls")),
     path("scheduling/", include("practicedesk.scheduling.urls")),
     path("billing/", include("practicedesk.billing.urls")),
+    path("dashboard/", include("practicedesk.dashboard.urls")),
 ]
 
 handler400 = "practicedesk.core.views.errors.bad_request"

@@ -146,3 +146,60 @@ def test_claim_status_follows_the_lifecycle(billed_visit, make_user):
     claim.refresh_from_db()
     assert claim.first_submitted_at is not None
     assert [c.to_status for c in claim.status_changes.all()] == ["draft", "ready", "submitted"]
+
+
+def test_a_secondary_claim_bills_what_the_primary_left_to_the_patient(billed_visit, make_user):
+    from practicedesk.billing.ledger import entry_post, transfer_to_patient
+    from practicedesk.billing.services import claim_secondary_create
+    from tests import factories
+
+    user = make_user("biller")
+    factories.CoverageFactory(
+        patient=billed_visit.patient, order=2, payer=factories.PayerFactory(name="Second Payer")
+    )
+    primary = claim_mark_ready(
+        acting_user=user, claim=claim_create(acting_user=user, appointment=billed_visit)
+    )
+    claim_status_set(acting_user=user, claim=primary, to_status=Claim.Status.SUBMITTED)
+    for line in primary.lines.select_related("charge"):
+        entry_post(
+            kind=LedgerEntry.Kind.PAYMENT,
+            amount=-line.charge.amount * Decimal("0.8"),
+            responsibility=LedgerEntry.Responsibility.INSURANCE,
+            patient_id=line.charge.patient_id,
+            charge=line.charge,
+            claim=primary,
+            payer=primary.payer,
+        )
+        transfer_to_patient(
+            charge=line.charge,
+            claim=primary,
+            payer=primary.payer,
+            amount=line.charge.amount * Decimal("0.2"),
+        )
+    claim_status_set(acting_user=user, claim=primary, to_status=Claim.Status.PAID)
+    assert patient_balance(billed_visit.patient_id) == Decimal("36.00")
+    secondary = claim_secondary_create(acting_user=user, primary=primary)
+    assert secondary.payer.name == "Second Payer"
+    assert claim_balance(secondary) == Decimal("36.00")
+    assert claim_balance(primary) == Decimal("0.00")
+    assert patient_balance(billed_visit.patient_id) == Decimal("0.00")
+
+
+def test_reversing_a_charge_the_patient_paid_leaves_their_money_as_credit(make_user):
+    from practicedesk.billing.selectors import payment_credit
+    from practicedesk.billing.services import payment_receive
+    from tests import factories
+
+    charge = factories.patient_charge(amount="60.00")
+    payment = payment_receive(
+        acting_user=make_user("front_desk"),
+        amount=Decimal("60.00"),
+        method="cash",
+        location=factories.LocationFactory(),
+        patient=charge.patient,
+    )
+    assert patient_balance(charge.patient_id) == Decimal("0.00")
+    charge_reverse(acting_user=make_user("biller"), charge=charge, reason="Billed in error")
+    assert patient_balance(charge.patient_id) == Decimal("-60.00")
+    assert payment_credit(payment).unapplied == Decimal("60.00")

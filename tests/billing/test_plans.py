@@ -342,3 +342,17 @@ def test_financial_assistance_is_a_distinct_adjustment_applied_once_per_charge(
     with pytest.raises(ValidationError, match="discounted once"):
         financial_assistance_apply(acting_user=biller, approval=approval)
     assert LedgerEntry.objects.count() == count
+
+
+def test_the_worker_checks_running_plans_a_few_times_a_day(biller, manager_user, patient):
+    from practicedesk.billing.tasks import payment_plans_check
+    from practicedesk.core.periodic import declared
+
+    (job,) = [job for job in declared() if job.name == "payment_plans_check"]
+    assert job.task_path == payment_plans_check.module_path
+    plan = running_plan(
+        biller, manager_user, patient, timezone.localdate() - datetime.timedelta(days=1)
+    )
+    assert payment_plans_check.call() == {"delinquent": 1}
+    plan.refresh_from_db()
+    assert plan.status == PaymentPlan.Status.DELINQUENT

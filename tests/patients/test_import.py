@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -320,3 +321,21 @@ def test_the_worker_runs_an_uploaded_import_to_the_end(client, make_user, restor
     assert job.return_value["imported"] == 2
     assert job.return_value["all_or_nothing"] is True
     assert Patient.objects.count() == 2
+
+
+def test_a_file_that_breaks_after_its_header_is_reported_by_the_job_and_deleted():
+    stored = default_storage.save(
+        "imports/patients/broken.csv",
+        io.BytesIO(b"".join([csv_bytes(GOOD).getvalue(), b"\xff\xfe not text\n"])),
+    )
+    job = DBTaskResult.objects.create(
+        args_kwargs={"args": [], "kwargs": {}},
+        task_path="practicedesk.patients.tasks.patients_import_file",
+        backend_name="default",
+        run_after=timezone.now(),
+    )
+    result = patients_import_stored(job.pk, storage_name=stored, all_or_nothing=False, user_id=None)
+    assert result["file_error"].startswith("Line 3 is not UTF-8 text")
+    assert result["imported"] == 0
+    assert not Patient.objects.exists()
+    assert not default_storage.exists(stored)

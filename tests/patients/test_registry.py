@@ -481,3 +481,13 @@ def test_the_csv_export_has_the_columns_the_screen_leaves_out(manager_client):
     export = manager_client.get("/patients/", {"export": "csv"})
     rows = b"".join(export.streaming_content).decode()
     assert "hidden@patients.test" in rows and "(555) 999-0000" in rows
+
+
+def test_a_refused_edit_leaves_the_banner_showing_the_saved_record(front_desk_client):
+    patient = factories.PatientFactory(last_name="Savedname")
+    data = {**REGISTRATION, "last_name": "Typo", "email": "bad@", "status": "active"}
+    body = front_desk_client.post(f"/patients/{patient.pk}/edit/", data).content.decode()
+    banner = body[body.index('class="patient-banner"') :]
+    assert "Savedname" in banner[: banner.index("</section>")]
+    patient.refresh_from_db()
+    assert patient.last_name == "Savedname"

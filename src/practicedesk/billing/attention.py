@@ -151,12 +151,14 @@ def plans_in_default(today: datetime.date) -> list[AttentionItem]:
     items = []
     for plan in plans:
         defaulted = plan.status == PaymentPlan.Status.DEFAULTED
+        missed = (
+            f" (instalment due {plan.delinquent_since} unpaid)" if plan.delinquent_since else ""
+        )
         items.append(
             AttentionItem(
                 key=f"billing.payment_plan.{plan.pk}.{plan.status}",
                 title=f"Payment plan of {plan.patient} "
-                f"{'defaulted' if defaulted else 'is behind'}"
-                f"{f' (instalment due {plan.delinquent_since} unpaid)' if plan.delinquent_since else ''}",
+                f"{'defaulted' if defaulted else 'is behind'}{missed}",
                 severity="critical" if defaulted else "warning",
                 due=plan.delinquent_since,
                 owner_hint="Biller",

@@ -3,6 +3,7 @@
 import datetime
 
 from django import forms
+from django.utils import timezone
 
 from practicedesk.billing.models import (
     Claim,
@@ -554,7 +555,7 @@ class PaymentReceiveForm(ChargeAllocationMixin, forms.Form):
         label="Paid by", choices=Payment.Method.choices, widget=forms.RadioSelect
     )
     amount = money_field("Amount")
-    received_on = date_field("Received on", initial=datetime.date.today)
+    received_on = date_field("Received on", initial=timezone.localdate)
     location = forms.ModelChoiceField(
         label="Location", queryset=Location.objects.filter(is_active=True)
     )
@@ -633,7 +634,7 @@ class PaymentRefundForm(forms.Form):
 
 
 class PaymentReturnForm(forms.Form):
-    returned_on = date_field("The bank returned it on", initial=datetime.date.today)
+    returned_on = date_field("The bank returned it on", initial=timezone.localdate)
     reason = forms.CharField(label="Reason", max_length=150, initial="Insufficient funds")
 
 
@@ -667,7 +668,7 @@ class PaymentPlanForm(forms.Form):
     frequency = forms.ChoiceField(label="Every", choices=PaymentPlan.Frequency.choices)
     start_date = date_field(
         "Start date",
-        initial=datetime.date.today,
+        initial=timezone.localdate,
         help_text="The down payment (or the first instalment) is due then.",
     )
     instalment_count = forms.IntegerField(
@@ -693,7 +694,7 @@ class FinancialAssistanceBandForm(forms.ModelForm):
 class FinancialAssistanceApprovalForm(forms.Form):
     household_income = money_field("Yearly household income")
     household_size = forms.IntegerField(label="People in the household", min_value=1)
-    valid_from = date_field("Valid from", initial=datetime.date.today)
+    valid_from = date_field("Valid from", initial=timezone.localdate)
     valid_until = date_field(
         "Valid until", required=False, help_text="Empty: twelve months from the start."
     )

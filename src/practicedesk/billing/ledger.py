@@ -108,3 +108,32 @@ def transfer_to_patient(
         **links,
     )
     return out, into
+
+
+def transfer_to_insurance(
+    *, charge, claim, payer, amount: Decimal, acting_user=None, memo: str = ""
+) -> tuple[LedgerEntry, LedgerEntry]:
+    """Move ``amount`` of what the patient owes on a line to a (secondary) payer's claim."""
+    amount = money(amount)
+    out = entry_post(
+        kind=LedgerEntry.Kind.TRANSFER,
+        amount=-amount,
+        responsibility=LedgerEntry.Responsibility.PATIENT,
+        patient_id=charge.patient_id,
+        charge=charge,
+        claim=claim,
+        acting_user=acting_user,
+        memo=memo,
+    )
+    into = entry_post(
+        kind=LedgerEntry.Kind.TRANSFER,
+        amount=amount,
+        responsibility=LedgerEntry.Responsibility.INSURANCE,
+        patient_id=charge.patient_id,
+        charge=charge,
+        claim=claim,
+        payer=payer,
+        acting_user=acting_user,
+        memo=memo,
+    )
+    return out, into

@@ -550,7 +550,8 @@ def denied_claims(start_date, end_date, location_id=None) -> list[KpiRecord]:
             label=f"Claim {claim.claim_number}: {claim.patient} · {claim.payer}",
             url=claim.get_absolute_url(),
             date=timezone.localdate(claim.denied_at),
-            detail=f"{claim.denial_reason or 'no reason given'} (now {claim.get_status_display().lower()})",
+            detail=f"{claim.denial_reason or 'no reason given'} "
+            f"(now {claim.get_status_display().lower()})",
             amount=claim.total_charge,
         )
         for claim in claims[:RECORDS_LIMIT]

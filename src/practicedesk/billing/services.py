@@ -15,7 +15,13 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from practicedesk.billing.ledger import entry_post, entry_reverse, money, round_money
+from practicedesk.billing.ledger import (
+    entry_post,
+    entry_reverse,
+    money,
+    round_money,
+    transfer_to_insurance,
+)
 from practicedesk.billing.models import (
     ZERO,
     Charge,
@@ -38,6 +44,7 @@ from practicedesk.billing.models import (
     validate_icd10,
 )
 from practicedesk.billing.selectors import (
+    charge_balance,
     charge_owed,
     charges_owed_by_patient,
     charges_owed_by_payer,
@@ -254,6 +261,21 @@ def charge_reverse(*, acting_user: User, charge: Charge, reason: str) -> Charge:
     reversal.save()
     for entry in charge.ledger_entries.filter(reverses__isnull=True, reversed_by__isnull=True):
         entry_reverse(entry=entry, acting_user=acting_user, memo=f"Charge reversed: {reason}")
+        if (
+            entry.kind == LedgerEntry.Kind.PAYMENT
+            and entry.payment_id
+            and (entry.responsibility == LedgerEntry.Responsibility.PATIENT)
+        ):
+            # The patient's money stays theirs: it goes back on account as credit.
+            entry_post(
+                kind=LedgerEntry.Kind.PAYMENT,
+                amount=entry.amount,
+                responsibility=LedgerEntry.Responsibility.PATIENT,
+                patient_id=entry.patient_id,
+                payment_id=entry.payment_id,
+                acting_user=acting_user,
+                memo="Credit from a reversed charge",
+            )
     audit_event_record(
         action=AuditEvent.Action.ACTION,
         user=acting_user,
@@ -894,6 +916,7 @@ def claim_837_problems(claim: Claim) -> list[str]:
     return problems
 
 
+@transaction.atomic
 def claim_secondary_create(*, acting_user: User, primary: Claim) -> Claim:
     """After the primary payer has paid all or part of a claim, a claim of the same visit to
     the patient's secondary coverage. Its 837P carries what the primary payer paid and
@@ -907,12 +930,25 @@ def claim_secondary_create(*, acting_user: User, primary: Claim) -> Claim:
         )
     if primary.secondary_claims.exclude(status=Status.CLOSED).exists():
         raise ValidationError(f"Claim {primary.claim_number} already has a secondary claim.")
-    return claim_create(
+    secondary = claim_create(
         acting_user=acting_user,
         appointment=primary.appointment,
         payer_order=2,
         primary_claim=primary,
     )
+    # What the primary payer left to the patient is now billed to the secondary payer.
+    for line in secondary.lines.select_related("charge"):
+        owed = charge_balance(line.charge_id, LedgerEntry.Responsibility.PATIENT)
+        if owed > ZERO:
+            transfer_to_insurance(
+                charge=line.charge,
+                claim=secondary,
+                payer=secondary.payer,
+                amount=owed,
+                acting_user=acting_user,
+                memo=f"Billed to {secondary.payer} (secondary)",
+            )
+    return secondary
 
 
 @transaction.atomic
@@ -1254,6 +1290,9 @@ def payment_receive(
                     "take cash, card or EFT."
                 }
             )
+    if payer is not None:
+        # One payer payment at a time is applied to that payer's charges.
+        payer = Payer.objects.select_for_update().get(pk=payer.pk)
     if plan is not None:
         plan = PaymentPlan.objects.select_for_update().get(pk=plan.pk)
         if patient is None or plan.patient_id != patient.pk:
@@ -1590,6 +1629,7 @@ def write_off(
         raise ValidationError({"reason": "Say why the balance is written off."})
     if responsibility not in LedgerEntry.Responsibility.values:
         raise ValidationError({"responsibility": "Choose the patient's or the payer's balance."})
+    patient_locked(charge.patient)  # no payment is applied to the charge meanwhile
     charge = Charge.objects.select_for_update().get(pk=charge.pk)
     owed = charge_owed(charge.pk, responsibility)
     if amount > owed:

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.conf import settings
 
 from practicedesk.core.navigation import menu_for
@@ -12,7 +13,18 @@ def navigation(request):
         "menu": menu,
         "current_menu_url": current_entry_url(menu, request.path),
         "idle_logoff_seconds": settings.IDLE_LOGOFF_SECONDS,
+        "attention_count": attention_count(user),
     }
+
+
+def attention_count(user) -> int | None:
+    """The count on the "Needs attention" menu entry, from the app that keeps the list (the
+    dashboard, read through its AppConfig: core imports none of the apps above it)."""
+    for config in apps.get_app_configs():
+        counter = getattr(config, "attention_count", None)
+        if counter is not None:
+            return counter(user)
+    return None
 
 
 def current_entry_url(menu, path: str) -> str | None:

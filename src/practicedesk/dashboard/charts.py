@@ -79,8 +79,8 @@ def trend_chart(
         return top + plot_h * float((high - value) / span)
 
     body = [
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="{GRID}"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left + plot_w}" y2="{top}" stroke="{GRID}"/>',
+        hline(left, left + plot_w, top + plot_h, GRID),
+        hline(left, left + plot_w, top, GRID),
         text(left - 4, top + 4, short(high, unit), text_anchor="end", fill=MUTED),
         text(left - 4, top + plot_h + 4, short(low, unit), text_anchor="end", fill=MUTED),
     ]
@@ -119,6 +119,10 @@ def trend_chart(
     return svg(width, height, title, body, description)
 
 
+def hline(x1: float, x2: float, y: float, colour: str) -> str:
+    return f'<line x1="{x1:.1f}" y1="{y:.1f}" x2="{x2:.1f}" y2="{y:.1f}" stroke="{colour}"/>'
+
+
 def short(value: Decimal, unit: str) -> str:
     if unit == "%":
         return f"{value:.0f}%"
@@ -132,11 +136,11 @@ def bar_chart(
     rows: list[tuple[str, Decimal | None]],
     unit: str,
     *,
-    width: int = 560,
+    width: int = 520,
 ) -> str:
     """Horizontal bars, one per provider, payer or bucket, with their values written out."""
     rows = [(label, value) for label, value in rows][:MAX_BARS]
-    row_h, top, label_w, value_w = 24, 8, 170, 80
+    row_h, top, label_w, value_w = 26, 8, 160, 110
     height = top * 2 + row_h * max(len(rows), 1)
     description = "; ".join(f"{label}: {format_value(value, unit)}" for label, value in rows)
     if not rows:
@@ -167,11 +171,13 @@ def bar_chart(
         x = zero_x if value >= 0 else zero_x - bar_w
         body.append(
             f'<rect x="{x:.1f}" y="{y + 4}" width="{max(bar_w, 1):.1f}" height="{row_h - 8}" '
-            f'fill="{BAR}"><title>{escape(label)}: {escape(format_value(value, unit))}</title></rect>'
+            f'fill="{BAR}"><title>{escape(label)}: {escape(format_value(value, unit))}</title>'
+            "</rect>"
         )
         body.append(text(label_w + plot_w + 6, y + 15, format_value(value, unit)))
     body.append(
-        f'<line x1="{zero_x:.1f}" y1="{top}" x2="{zero_x:.1f}" y2="{height - top}" stroke="{GRID}"/>'
+        f'<line x1="{zero_x:.1f}" y1="{top}" x2="{zero_x:.1f}" y2="{height - top}" '
+        f'stroke="{GRID}"/>'
     )
     return svg(width, height, title, body, description)
 

@@ -41,7 +41,9 @@ class PeriodForm(forms.Form):
         if not self.is_valid():
             return period_for("this_month", today), None
         data = self.cleaned_data
-        period = period_for(data.get("period") or "this_month", today, data.get("start"), data.get("end"))
+        period = period_for(
+            data.get("period") or "this_month", today, data.get("start"), data.get("end")
+        )
         return period, data.get("location")
 
 

@@ -90,7 +90,8 @@ def target_set(
     if location is not None and not kpi.per_location:
         raise ValidationError(
             {
-                "location": f"{kpi.name} is measured for the whole practice; leave the location empty."
+                "location": f"{kpi.name} is measured for the whole practice; leave the "
+                "location empty."
             }
         )
     errors = {}
@@ -106,7 +107,12 @@ def target_set(
     if errors:
         raise ValidationError(errors)
     target_check(kpi, values["target"], values["warning"])
-    row = KpiTarget.objects.select_for_update().filter(kpi_key=kpi.key, location=location).first()
+    row = (
+        KpiTarget.objects.select_for_update()
+        .filter(kpi_key=kpi.key, location=location)
+        .order_by("pk")
+        .first()
+    )
     before = {"target": str(row.target), "warning": str(row.warning)} if row else None
     if row is None:
         row = KpiTarget(kpi_key=kpi.key, location=location)

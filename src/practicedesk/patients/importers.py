@@ -18,7 +18,7 @@ address_line1              yes       street address
 address_line2                        apartment, suite...
 city                       yes       city
 state                      yes       two-letter state code, e.g. NY
-postal_code               yes       5-digit ZIP code or ZIP+4
+postal_code                yes       5-digit ZIP code or ZIP+4
 mobile_phone                         10-digit phone number, any punctuation
 home_phone                           10-digit phone number, any punctuation
 email                                email address
@@ -35,8 +35,10 @@ Every row is checked by the same rules as the registration form. Each bad row is
 means nothing is imported. A file that is not a CSV, is empty, or lacks a required column is
 refused as a whole before anything is imported.
 
-Rows are inserted in batches with one MRN reservation per batch, so a large file (100,000
-rows) imports in seconds.
+Rows are inserted in batches of 1,000 with one MRN reservation per batch (COPY on PostgreSQL,
+one prepared INSERT on SQLite), so a file of 100,000 rows imports in seconds. Without
+``--all-or-nothing`` each batch commits on its own; the import as a whole is one audit event
+(``patients_import``) with its counts and MRN range.
 """
 
 import codecs

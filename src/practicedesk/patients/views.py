@@ -5,6 +5,7 @@ Every patient page fetches the patient through ``patient_for_user`` and shows th
 banner (name, MRN, date of birth, every active alert).
 """
 
+import copy
 import uuid
 
 from django.contrib import messages
@@ -142,6 +143,9 @@ class PatientEditView(ObjectEditView):
         self.object = self.get_object()
         if self.object is not None and self.object.status == Patient.Status.MERGED:
             return self.refuse_merged()
+        # The form writes its values into the instance while checking them; the banner shows
+        # the record as saved.
+        self.saved = copy.copy(self.object)
         form = self.get_form()
         valid = form.is_valid()
         duplicates = self.duplicates(form) if self.object is None else []
@@ -184,11 +188,12 @@ class PatientEditView(ObjectEditView):
         return redirect(self.object.get_absolute_url())
 
     def render(self, form, status=200, *, duplicates=None, invalid=False):
-        title = f"Edit {self.object}" if self.object else "Register a patient"
+        saved = getattr(self, "saved", self.object)
+        title = f"Edit {saved}" if saved else "Register a patient"
         context = {
             "form": form,
             "object": self.object,
-            "patient": self.object,
+            "patient": saved,
             "title": title,
             "duplicates": duplicates or [],
             "cancel_url": reverse("patients:patient_list"),
@@ -203,8 +208,6 @@ class PatientChildView(AreaPermissionMixin, View):
     area = "patients"
     action = "change"
     template_name = "patients/patient_child_form.html"
-    form_class = None
-    noun = ""
 
     def get_patient(self, pk) -> Patient:
         return patient_for_user(self.request.user, pk)

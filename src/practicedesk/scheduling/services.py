@@ -211,6 +211,9 @@ def _book_one(
         raise ValidationError({"appointment_type": f"{appointment_type} is no longer offered."})
     rooms = [room] if room else []
     lock_rows(provider=provider, patient=patient, rooms=rooms)
+    # Read the patient again under the lock: a merge that finished a moment ago counts.
+    patient.refresh_from_db(fields=["status", "merged_into"])
+    check_patient(patient)
     check_time(provider=provider, location=location, start=start, end=end, allow_past=allow_past)
     if appointment_type.needs_room:
         room = choose_room(location=location, room=room, start=start, end=end)

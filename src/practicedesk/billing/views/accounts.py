@@ -634,7 +634,7 @@ class DailyCloseView(AreaPermissionMixin, View):
     template_name = "billing/accounts/daily_close.html"
 
     def get(self, request):
-        form = DailyCloseForm(request.GET or None)
+        form = DailyCloseForm(request.GET or None, initial={"day": timezone.localdate()})
         day, location, user = timezone.localdate(), None, None
         if form.is_valid():
             day = form.cleaned_data["day"] or day
