@@ -79,61 +79,63 @@ def entry_reverse(*, entry: LedgerEntry, acting_user=None, memo: str = "") -> Le
     )
 
 
+def _transfer(
+    *, charge, claim, payer, amount: Decimal, to: str, acting_user=None, memo: str = "", **links
+) -> tuple[LedgerEntry, LedgerEntry]:
+    """Move ``amount`` of a line between its payer and the patient: out of one, into the other.
+
+    The payer's side of the pair names ``payer``; the patient's side names no payer.
+    """
+    amount = money(amount)
+    insurance, patient = LedgerEntry.Responsibility.INSURANCE, LedgerEntry.Responsibility.PATIENT
+    source = insurance if to == patient else patient
+    common = {
+        "kind": LedgerEntry.Kind.TRANSFER,
+        "patient_id": charge.patient_id,
+        "charge": charge,
+        "claim": claim,
+        "acting_user": acting_user,
+        "memo": memo,
+        **links,
+    }
+    out = entry_post(
+        amount=-amount,
+        responsibility=source,
+        payer=payer if source == insurance else None,
+        **common,
+    )
+    into = entry_post(
+        amount=amount, responsibility=to, payer=payer if to == insurance else None, **common
+    )
+    return out, into
+
+
 def transfer_to_patient(
     *, charge, claim, payer, amount: Decimal, acting_user=None, memo: str = "", **links
 ) -> tuple[LedgerEntry, LedgerEntry]:
     """Move ``amount`` of a service line from the payer's responsibility to the patient's."""
-    amount = money(amount)
-    out = entry_post(
-        kind=LedgerEntry.Kind.TRANSFER,
-        amount=-amount,
-        responsibility=LedgerEntry.Responsibility.INSURANCE,
-        patient_id=charge.patient_id,
+    return _transfer(
         charge=charge,
         claim=claim,
         payer=payer,
-        acting_user=acting_user,
-        memo=memo,
-        **links,
-    )
-    into = entry_post(
-        kind=LedgerEntry.Kind.TRANSFER,
         amount=amount,
-        responsibility=LedgerEntry.Responsibility.PATIENT,
-        patient_id=charge.patient_id,
-        charge=charge,
-        claim=claim,
+        to=LedgerEntry.Responsibility.PATIENT,
         acting_user=acting_user,
         memo=memo,
         **links,
     )
-    return out, into
 
 
 def transfer_to_insurance(
     *, charge, claim, payer, amount: Decimal, acting_user=None, memo: str = ""
 ) -> tuple[LedgerEntry, LedgerEntry]:
     """Move ``amount`` of what the patient owes on a line to a (secondary) payer's claim."""
-    amount = money(amount)
-    out = entry_post(
-        kind=LedgerEntry.Kind.TRANSFER,
-        amount=-amount,
-        responsibility=LedgerEntry.Responsibility.PATIENT,
-        patient_id=charge.patient_id,
-        charge=charge,
-        claim=claim,
-        acting_user=acting_user,
-        memo=memo,
-    )
-    into = entry_post(
-        kind=LedgerEntry.Kind.TRANSFER,
-        amount=amount,
-        responsibility=LedgerEntry.Responsibility.INSURANCE,
-        patient_id=charge.patient_id,
+    return _transfer(
         charge=charge,
         claim=claim,
         payer=payer,
+        amount=amount,
+        to=LedgerEntry.Responsibility.INSURANCE,
         acting_user=acting_user,
         memo=memo,
     )
-    return out, into
