@@ -41,6 +41,7 @@ test-postgres: install
 	fi
 
 lint: install
+	@mkdir -p var
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/practicedesk check --fail-level WARNING

@@ -9,3 +9,7 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Tests serve static files from the apps (no collectstatic), so WhiteNoise looks for none.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

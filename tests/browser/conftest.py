@@ -128,12 +128,17 @@ def open_page(chromium, live_server, viewport):
         lambda message: message.type == "error" and watch.console_errors.append(message.text),
     )
     page.on("pageerror", lambda error: watch.console_errors.append(str(error)))
-    page.on(
-        "requestfailed",
-        lambda req: watch.failed_requests.append(f"{req.url} ({req.failure})"),
-    )
+    page.on("requestfailed", lambda req: record_failure(watch, req))
     page.on("request", lambda req: watch.request_urls.append(req.url))
     return context, page, watch
+
+
+def record_failure(watch, request) -> None:
+    """A request the page itself cancelled (ERR_ABORTED: the favicon or a poll cut short by a
+    navigation or an htmx swap) is not a failure of the app; everything else is."""
+    if "ERR_ABORTED" in (request.failure or ""):
+        return
+    watch.failed_requests.append(f"{request.url} ({request.failure})")
 
 
 @pytest.fixture
