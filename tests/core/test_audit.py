@@ -143,3 +143,11 @@ def test_sign_ins_and_sign_outs_are_events(client, make_user):
     client.post("/accounts/logout/")
     actions = set(AuditEvent.objects.filter(user=user).values_list("action", flat=True))
     assert {AuditEvent.Action.LOGIN, AuditEvent.Action.LOGOUT} <= actions
+
+
+def test_a_list_of_protected_records_is_audited_as_a_read_of_the_rows_shown(manager_client):
+    document = DocumentFactory()
+    manager_client.get("/documents/", {"q": document.title})
+    event = AuditEvent.objects.get(name="core.document_list")
+    assert event.action == AuditEvent.Action.READ
+    assert event.detail["ids"] == [document.pk]

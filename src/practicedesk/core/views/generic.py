@@ -148,7 +148,23 @@ class ObjectListView(AreaPermissionMixin, RestrictedQuerysetMixin, SingleTableMi
         query.pop("page", None)
         query.pop("export", None)
         context["current_query"] = query.urlencode()
+        if getattr(self.object_model, "audit_reads", False):
+            self.audit_list_read(context["table"])
         return context
+
+    def audit_list_read(self, table) -> None:
+        """A list of protected records is a read of each row shown: one event per page, naming
+        the rows and the filters (as the API does for its lists)."""
+        meta = self.object_model._meta
+        audit_event_record(
+            action=AuditEvent.Action.READ,
+            request=self.request,
+            name=f"{meta.app_label}.{meta.model_name}_list",
+            detail={
+                "ids": [row.record.pk for row in table.paginated_rows],
+                "filters": {k: v for k, v in self.request.GET.items() if k != "page"},
+            },
+        )
 
 
 class ObjectDetailView(AreaPermissionMixin, RestrictedQuerysetMixin, DetailView):
