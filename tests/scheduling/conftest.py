@@ -27,3 +27,13 @@ def clinic(db):
     rooms = [factories.RoomFactory(location=location, name=f"Exam {n}") for n in (1, 2)]
     visit = factories.AppointmentTypeFactory(name="Follow-up", duration_minutes=20)
     return {"location": location, "provider": provider, "rooms": rooms, "type": visit}
+
+
+@pytest.fixture(autouse=True)
+def _local_time_is_midday(settings):
+    """Run scheduling tests in a zone where it is now about noon, so that "earlier today"
+    and "later today" exist whatever hour the suite runs at (CI may start at midnight)."""
+    utc_hour = datetime.datetime.now(datetime.UTC).hour
+    offset = (12 - utc_hour + 12) % 24 - 12  # -12..+11 hours from UTC
+    # Etc/GMT names are sign-inverted: Etc/GMT-5 is five hours ahead of UTC.
+    settings.TIME_ZONE = "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
