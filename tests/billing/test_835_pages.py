@@ -248,7 +248,7 @@ def test_the_payer_comparison_page_shows_the_numbers_for_a_code(biller_client, c
 
 
 def test_the_menu_lists_the_remittance_pages(biller_client):
-    page = biller_client.get("/").content.decode()
+    page = biller_client.get("/", follow=True).content.decode()
     for label in ("Remittances", "Reconciliation", "Underpayments", "Payer comparison"):
         assert label in page
 

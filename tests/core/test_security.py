@@ -122,8 +122,8 @@ def test_an_enrolled_user_is_asked_for_the_code_at_each_sign_in(client, make_use
 def test_demo_users_sign_in_without_a_second_factor_and_are_told_so(client, make_user):
     user = make_user("manager", two_factor_exempt=True)
     login(client, user.username)
-    response = client.get("/")
-    assert response.status_code == 200
+    response = client.get("/", follow=True)
+    assert response.redirect_chain == [("/dashboard/", 302)]
     assert "Two-factor sign-in is off for this demo account" in response.content.decode()
 
 
@@ -145,7 +145,7 @@ def test_manager_can_require_two_factor_for_another_role(client, make_user):
 
 
 def test_pages_carry_a_strict_content_security_policy(manager_client):
-    response = manager_client.get("/")
+    response = manager_client.get("/dashboard/")
     policy = response["Content-Security-Policy"]
     assert "default-src 'self'" in policy
     assert "script-src 'self'" in policy
@@ -157,7 +157,7 @@ def test_pages_carry_a_strict_content_security_policy(manager_client):
 
 
 def test_no_page_loads_anything_from_another_host(manager_client):
-    body = manager_client.get("/").content.decode()
+    body = manager_client.get("/", follow=True).content.decode()
     for attribute in ('src="http', "src='http", 'href="http', "href='http", "url(http"):
         assert attribute not in body
 

@@ -174,3 +174,13 @@ def test_the_dashboard_page_takes_a_fixed_number_of_queries(
         page(client, data=OCTOBER)
     with django_assert_max_num_queries(16):
         page(client, data=OCTOBER)  # every figure from the cache
+
+
+def test_the_home_page_is_the_dashboard_and_a_user_without_a_role_is_told_whom_to_ask(
+    client, make_user
+):
+    client.force_login(make_user("front_desk"))
+    assert client.get("/")["Location"] == DASHBOARD
+    client.force_login(make_user())
+    body = page(client, "/")
+    assert "Your account has no role yet" in body

@@ -35,6 +35,11 @@ class User(AbstractUser):
     def role_names(self) -> list[str]:
         return sorted(group.name for group in self.groups.all() if group.name in ROLES_BY_NAME)
 
+    @property
+    def role_requires_two_factor(self) -> bool:
+        """Whether one of the user's roles asks for a second factor (the manager's policy)."""
+        return self.groups.filter(policy__requires_two_factor=True).exists()
+
 
 class RolePolicy(models.Model):
     """What the manager decides per role beyond its permissions: today, two-factor."""

@@ -2,7 +2,7 @@
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
@@ -10,6 +10,7 @@ from practicedesk.core.filters import LocationFilterSet, UserFilterSet
 from practicedesk.core.forms import LocationForm, OrganizationForm, UserForm
 from practicedesk.core.models import Location, Organization, User
 from practicedesk.core.navigation import menu_for
+from practicedesk.core.permissions import can
 from practicedesk.core.services import user_requires_two_factor, user_roles_set
 from practicedesk.core.tables import LocationTable, UserTable
 from practicedesk.core.views.generic import (
@@ -21,7 +22,15 @@ from practicedesk.core.views.generic import (
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
+    """The manager's dashboard is everyone's home page; a user whose role cannot open it (or
+    who has no role yet) sees the areas open to them instead."""
+
     template_name = "core/home.html"
+
+    def get(self, request, *args, **kwargs):
+        if can(request.user, "dashboard", "view"):
+            return redirect("dashboard:index")
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -29,11 +38,6 @@ class HomeView(LoginRequiredMixin, TemplateView):
         context["organization"] = Organization.objects.first()
         context["sections"] = menu_for(user)
         context["two_factor_required"] = user_requires_two_factor(user)
-        context["two_factor_exempt_role"] = user.two_factor_exempt and any(
-            group.policy.requires_two_factor
-            for group in user.groups.select_related("policy")
-            if hasattr(group, "policy")
-        )
         return context
 
 
