@@ -24,7 +24,10 @@ run: install
 demo: install
 	$(BIN)/practicedesk setup --demo-size $(DEMO_SIZE)
 
-test: install lint test-sqlite test-postgres
+# The SQLite and PostgreSQL passes run side by side (one per core); each one's output is
+# printed whole when it ends.
+test: install lint
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: install
 	@echo "== tests on SQLite =="
