@@ -6,11 +6,14 @@ CI=true, where a missing browser is a failure: CI must prove the pages work in a
 
 import os
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection
 
 from practicedesk.demo.foundation import ROLE_USERS, build_foundation
 from practicedesk.demo.sizes import SIZES
@@ -86,6 +89,24 @@ def chromium(request):
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _one_request_at_a_time_on_in_memory_sqlite(monkeypatch, transactional_db):
+    """On SQLite the live server's threads share the test's one in-memory connection, which
+    cannot serve two requests at once ("table is locked"); a page that loads several charts
+    side by side would fail for the test's sake, not the app's. There, requests take turns.
+    PostgreSQL gives each thread its own connection and runs them side by side."""
+    if connection.vendor != "sqlite":
+        return
+    lock = threading.Lock()
+    handle = WSGIHandler.__call__
+
+    def in_turn(self, environ, start_response):
+        with lock:
+            return handle(self, environ, start_response)
+
+    monkeypatch.setattr(WSGIHandler, "__call__", in_turn)
 
 
 @pytest.fixture
