@@ -131,6 +131,9 @@ def sample_objects(db):
         financialassistanceband=factories.FinancialAssistanceBandFactory(),
         financialassistanceapproval=factories.FinancialAssistanceApprovalFactory(patient=patient),
     )
+    # Statements and collections: a run with one statement, a case with a letter and a
+    # write-off request (the files are small real PDFs, so downloads answer 200).
+    objects.update(sample_statements_and_collections(patient, manager))
     try:
         from django.utils import timezone
         from django_tasks_db.models import DBTaskResult
@@ -144,6 +147,58 @@ def sample_objects(db):
     except ImportError:  # pragma: no cover - the task backend is always installed
         pass
     return objects
+
+
+def sample_statements_and_collections(patient, user) -> dict:
+    import datetime
+    import hashlib
+    from decimal import Decimal
+
+    from django.core.files.base import ContentFile
+
+    from practicedesk.billing.models import (
+        CollectionLetter,
+        CollectionWriteOff,
+        Statement,
+        StatementRun,
+    )
+
+    pdf = b"%PDF-1.4\n%sample\n%%EOF\n"
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    day = datetime.date(2026, 11, 1)
+    run = StatementRun.objects.create(statement_date=day, status="done")
+    zero = Decimal("0.00")
+    statement = Statement(
+        run=run,
+        statement_number="S99999999",
+        guarantor=patient,
+        statement_date=day,
+        period_start=day,
+        previous_balance=zero,
+        new_charges=Decimal("10.00"),
+        payments_and_credits=zero,
+        amount_due=Decimal("10.00"),
+        due_date=day,
+        delivery="print",
+        sha256=sha256,
+        size_bytes=len(pdf),
+    )
+    statement.file.save("statement.pdf", ContentFile(pdf), save=True)
+    case = factories.CollectionCaseFactory(patient=patient)
+    letter = CollectionLetter(
+        case=case, stage=case.stage, balance=Decimal("10.00"), sha256=sha256, size_bytes=len(pdf)
+    )
+    letter.file.save("letter.pdf", ContentFile(pdf), save=True)
+    write_off = CollectionWriteOff.objects.create(
+        case=case, amount=Decimal("10.00"), reason="Sample", requested_by=user
+    )
+    return {
+        "statementrun": run,
+        "statement": statement,
+        "collectioncase": case,
+        "collectionletter": letter,
+        "collectionwriteoff": write_off,
+    }
 
 
 def concrete_path(route: str, entry: URLPattern, objects) -> str:

@@ -318,5 +318,17 @@ RETURNED_CHECK_FEE_STATE_CAP = env_str("RETURNED_CHECK_FEE_STATE_CAP", "25.00")
 PLAN_GRACE_DAYS = env_int("PLAN_GRACE_DAYS", 15)
 POVERTY_GUIDELINE_BASE = env_str("POVERTY_GUIDELINE_BASE", "15650")
 POVERTY_GUIDELINE_PER_PERSON = env_str("POVERTY_GUIDELINE_PER_PERSON", "5500")
+# Statements: the cycle day (a short month uses its last day), whether the worker starts the
+# run itself, the smallest balance billed, days until due, and how to pay (empty: front desk,
+# phone and mail). Collections: the smallest past-due balance worked, the local hours a call
+# may be logged (8-21: 8:00 to 20:59), the days after a promised date before it is broken.
+STATEMENT_CYCLE_DAY = env_int("STATEMENT_CYCLE_DAY", 1)
+STATEMENT_AUTO_RUN = env_bool("STATEMENT_AUTO_RUN", False)
+STATEMENT_MINIMUM_BALANCE = env_str("STATEMENT_MINIMUM_BALANCE", "5.00")
+STATEMENT_DUE_DAYS = env_int("STATEMENT_DUE_DAYS", 21)
+STATEMENT_PAYMENT_INSTRUCTIONS = env_str("STATEMENT_PAYMENT_INSTRUCTIONS", "")
+COLLECTIONS_MINIMUM_BALANCE = env_str("COLLECTIONS_MINIMUM_BALANCE", "25.00")
+COLLECTIONS_CONTACT_HOURS = env_str("COLLECTIONS_CONTACT_HOURS", "8-21")
+COLLECTIONS_PROMISE_GRACE_DAYS = env_int("COLLECTIONS_PROMISE_GRACE_DAYS", 3)
 # The clearinghouse's name on an 837P (1000B); its id is X12_RECEIVER_ID.
 X12_RECEIVER_NAME = env_str("X12_RECEIVER_NAME", "CLEARINGHOUSE")

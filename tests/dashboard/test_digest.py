@@ -2,9 +2,6 @@
 who has it on, with the attention list and the figures off target."""
 
 import datetime
-import email
-import email.policy
-import socket
 
 import pytest
 from django.utils import timezone
@@ -15,41 +12,6 @@ from practicedesk.dashboard.tasks import digest_send
 from tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Mailbox:
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def mailbox(settings):
-    from aiosmtpd.controller import Controller
-
-    handler = Mailbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.PUBLIC_BASE_URL = "https://desk.example.test"
-    yield handler
-    controller.stop()
 
 
 def test_the_digest_job_is_declared_daily():

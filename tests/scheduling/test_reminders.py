@@ -3,11 +3,8 @@ patients who agreed, recorded on the appointment, with a single-use link that co
 cancels the visit without signing in and reveals nothing else."""
 
 import datetime
-import email
-import email.policy
 import hashlib
 import re
-import socket
 
 import pytest
 from django.utils import timezone
@@ -24,53 +21,13 @@ BASE_URL = "https://desk.example.test"
 LINK = re.compile(re.escape(BASE_URL) + r"/r/([A-Za-z0-9_-]+)/")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Mailbox:
-    """An aiosmtpd handler keeping what arrives; refuses recipients starting with "bounce"."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("bounce"):
-            return "550 No such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [message for message in self.messages if message["To"] == address]
-
-
 @pytest.fixture
-def mailbox(settings):
-    from aiosmtpd.controller import Controller
-
-    handler = Mailbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
+def mailbox(mailbox, settings):
+    """The shared SMTP mailbox (tests/conftest.py), with the reminder timing these tests use."""
     settings.PUBLIC_BASE_URL = BASE_URL
     settings.REMINDER_HOURS_BEFORE = 48
     settings.REMINDER_LINK_VALID_HOURS = 72
-    yield handler
-    controller.stop()
+    return mailbox
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from practicedesk.billing import models
 from practicedesk.billing.models import Claim
-from practicedesk.billing.receivables import PATIENT, aging_by_patient
+from practicedesk.billing.receivables import account_url
 from practicedesk.core.kpi import AttentionItem
 from practicedesk.patients.models import Payer
 
@@ -171,33 +171,133 @@ def plans_in_default(today: datetime.date) -> list[AttentionItem]:
 
 
 def accounts_ready_for_collections(today: datetime.date) -> list[AttentionItem]:
-    """Patient balances owed more than 90 days, with no collection case and no payment plan
-    running."""
-    in_hand = Q()
-    if hasattr(models, "CollectionCase"):
-        in_hand |= Q(patient__collection_cases__status=models.CollectionCase.Status.OPEN)
-    if hasattr(models, "PaymentPlan"):
-        in_hand |= Q(patient__payment_plans__status__in=models.PaymentPlan.LIVE_STATUSES)
-    aging = aging_by_patient(
-        today,
-        responsibility=PATIENT,
-        over_90_only=True,
-        exclude=in_hand or None,
-        limit=LIMIT,
+    """Patient balances owed longer than the first-notice rule, with no collection case and
+    no payment plan in good standing: the daily collections run takes them in next."""
+    from practicedesk.billing.collections import (
+        Stage,
+        accounts_due_for_collections,
+        collection_rules,
     )
+
+    days = collection_rules()[Stage.FIRST_NOTICE]
     return [
         AttentionItem(
-            key=f"billing.collections.{row.object_id}",
-            title=f"{row.label} owes {row.over_90} for more than 90 days",
+            key=f"billing.collections.{account.patient_id}",
+            title=f"{account.label} owes {account.past_due} for more than {days} days",
             severity="warning",
             due=None,
             owner_hint="Biller",
-            url=row.url or "",
+            url=account_url(account.patient_id),
             area=AREA,
             action=ACTION,
-            detail=f"Patient balance {row.total}; no collection case or payment plan yet.",
+            detail=f"Patient balance {account.balance}; no collection case or payment plan yet.",
         )
-        for row in aging.rows
+        for account in accounts_due_for_collections(today, limit=LIMIT)
+    ]
+
+
+def statement_runs_due(today: datetime.date) -> list[AttentionItem]:
+    """The statement cycle day has passed and no statements have been run since, while some
+    guarantor owes enough to get one."""
+    from practicedesk.billing.statements import guarantors_to_bill, last_cycle_without_run
+
+    cycle = last_cycle_without_run(today)
+    if cycle is None or all(row.skip for row in guarantors_to_bill(today)):
+        return []
+    late = (today - cycle).days
+    return [
+        AttentionItem(
+            key=f"billing.statement_run_due.{cycle:%Y-%m-%d}",
+            title=f"Statements for the cycle of {cycle:%Y-%m-%d} have not been run",
+            severity="critical" if late > 7 else "warning",
+            due=cycle,
+            owner_hint="Practice manager",
+            url=reverse("billing:statement_run_list"),
+            area=AREA,
+            action="approve",
+            detail="Patients get no statement until the run is started from the Statements page.",
+        )
+    ]
+
+
+def broken_promises(today: datetime.date) -> list[AttentionItem]:
+    """Promises to pay broken in the last 30 days, on cases still open."""
+    from practicedesk.billing.models import CollectionCase, CollectionContact
+
+    promises = (
+        CollectionContact.objects.filter(
+            promise_status=CollectionContact.PromiseStatus.BROKEN,
+            promise_checked_at__gte=timezone.now() - datetime.timedelta(days=RECENT_DAYS),
+            case__status=CollectionCase.Status.OPEN,
+        )
+        .select_related("case__patient")
+        .order_by("promise_date", "pk")[:LIMIT]
+    )
+    return [
+        AttentionItem(
+            key=f"billing.broken_promise.{promise.pk}",
+            title=f"{promise.case.patient} broke a promise to pay {promise.promise_amount} by "
+            f"{promise.promise_date:%Y-%m-%d}",
+            severity="warning",
+            due=promise.promise_date,
+            owner_hint="Biller",
+            url=promise.case.get_absolute_url(),
+            area=AREA,
+            action=ACTION,
+            detail=promise.note,
+        )
+        for promise in promises
+    ]
+
+
+def write_offs_to_approve(today: datetime.date) -> list[AttentionItem]:
+    """Bad-debt write-offs a biller asked for, waiting for a practice manager."""
+    from practicedesk.billing.models import CollectionWriteOff
+
+    requests = (
+        CollectionWriteOff.objects.filter(status=CollectionWriteOff.Status.PENDING)
+        .select_related("case__patient", "requested_by")
+        .order_by("requested_at", "pk")[:LIMIT]
+    )
+    return [
+        AttentionItem(
+            key=f"billing.write_off_request.{request.pk}",
+            title=f"Approve or reject writing off {request.amount} of {request.case.patient}",
+            severity="warning",
+            due=timezone.localdate(request.requested_at) + datetime.timedelta(days=7),
+            owner_hint="Practice manager",
+            url=request.case.get_absolute_url(),
+            area=AREA,
+            action="approve",
+            detail=f"Asked by {request.requested_by}: {request.reason}",
+        )
+        for request in requests
+    ]
+
+
+def cases_ready_for_agency(today: datetime.date) -> list[AttentionItem]:
+    """Cases past their final notice by the agency rule's days: place them or work them."""
+    from practicedesk.billing.collections import ready_for_agency
+    from practicedesk.billing.models import CollectionCase
+
+    cases = (
+        CollectionCase.objects.filter(ready_for_agency())
+        .select_related("patient")
+        .order_by("stage_changed_at", "pk")[:LIMIT]
+    )
+    return [
+        AttentionItem(
+            key=f"billing.ready_for_agency.{case.pk}",
+            title=f"{case.patient}: final notice sent {case.stage_changed_at:%Y-%m-%d}, ready "
+            "for a collection agency",
+            severity="warning",
+            due=None,
+            owner_hint="Biller",
+            url=case.get_absolute_url(),
+            area=AREA,
+            action=ACTION,
+        )
+        for case in cases
     ]
 
 
@@ -208,4 +308,8 @@ def attention_items(today: datetime.date) -> list[AttentionItem]:
         *returned_checks(today),
         *plans_in_default(today),
         *accounts_ready_for_collections(today),
+        *statement_runs_due(today),
+        *broken_promises(today),
+        *write_offs_to_approve(today),
+        *cases_ready_for_agency(today),
     ]

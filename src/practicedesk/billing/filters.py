@@ -7,6 +7,7 @@ from django.db.models import Q
 from practicedesk.billing.models import (
     Claim,
     ClaimBatch,
+    CollectionCase,
     EligibilityCheck,
     FeeSchedule,
     FinancialAssistanceApproval,
@@ -15,6 +16,7 @@ from practicedesk.billing.models import (
     ReconciliationItem,
     Remittance,
     ServiceCode,
+    StatementRun,
     Underpayment,
 )
 from practicedesk.core.filters import SearchFilterSet
@@ -241,3 +243,57 @@ class FinancialAssistanceApprovalFilterSet(SearchFilterSet):
 
     def filter_valid_on(self, queryset, name, value):
         return queryset.filter(valid_from__lte=value, valid_until__gte=value)
+
+
+# Statements
+
+
+class StatementRunFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=StatementRun.Status.choices, empty_label="Any status"
+    )
+
+    class Meta:
+        model = StatementRun
+        fields = ["status"]
+
+
+# Collections
+
+
+class CollectionCaseFilterSet(SearchFilterSet):
+    search_fields = ("patient__search_name", "patient__mrn")
+    stage = django_filters.ChoiceFilter(
+        choices=CollectionCase.Stage.choices, empty_label="Any stage"
+    )
+    status = django_filters.ChoiceFilter(
+        choices=CollectionCase.Status.choices, empty_label="Open and closed"
+    )
+    needs = django_filters.ChoiceFilter(
+        label="Needs",
+        method="filter_needs",
+        empty_label="Anything",
+        choices=[
+            ("disputed", "Disputed"),
+            ("broken_promise", "A broken promise"),
+            ("write_off", "A write-off to approve"),
+            ("agency", "Ready for an agency"),
+        ],
+    )
+
+    class Meta:
+        model = CollectionCase
+        fields = ["q", "stage", "status", "needs"]
+
+    def filter_needs(self, queryset, name, value):
+        from practicedesk.billing.collections import ready_for_agency
+
+        if value == "disputed":
+            return queryset.filter(disputed=True)
+        if value == "broken_promise":
+            return queryset.filter(broken_promise=True)
+        if value == "write_off":
+            return queryset.filter(write_off_pending=True)
+        if value == "agency":
+            return queryset.filter(ready_for_agency())
+        return queryset

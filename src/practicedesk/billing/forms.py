@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from practicedesk.billing.models import (
     Claim,
+    CollectionCase,
+    CollectionContact,
     Fee,
     FeeSchedule,
     FinancialAssistanceBand,
@@ -719,3 +721,96 @@ class DailyCloseForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     """No fields: the button that confirms an action described on the page."""
+
+
+# Statements
+
+
+class StatementRunStartForm(forms.Form):
+    statement_date = date_field(
+        "Statement date",
+        initial=timezone.localdate,
+        help_text="The statements show the accounts as of this day; usually today.",
+    )
+
+
+# Collections
+
+
+class CollectionRulesForm(forms.Form):
+    """The days of each stage's rule, all four on one page."""
+
+    def __init__(self, *args, rules: dict[str, int], **kwargs):
+        super().__init__(*args, **kwargs)
+        help_texts = {
+            CollectionCase.Stage.FIRST_NOTICE: "Days a balance has been owed before the first "
+            "notice.",
+            CollectionCase.Stage.SECOND_NOTICE: "Days after the first notice.",
+            CollectionCase.Stage.FINAL_NOTICE: "Days after the second notice.",
+            CollectionCase.Stage.AGENCY: "Days after the final notice before the account is "
+            "ready for an agency (a biller places it).",
+        }
+        for stage, label in CollectionCase.Stage.choices:
+            self.fields[stage] = forms.IntegerField(
+                label=label,
+                min_value=1,
+                max_value=365,
+                initial=rules[stage],
+                help_text=help_texts[stage],
+            )
+
+
+class CollectionContactForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="What happened",
+        choices=[
+            (CollectionContact.Kind.CALL, "Call"),
+            (CollectionContact.Kind.EMAIL, "Email"),
+            (CollectionContact.Kind.PROMISE, "Promise to pay"),
+            (CollectionContact.Kind.NOTE, "Note (not a contact attempt)"),
+        ],
+        initial=CollectionContact.Kind.CALL,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Note", max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    promise_amount = money_field("Amount promised", required=False)
+    promise_date = date_field("Promised to pay by", required=False)
+
+
+class CollectionDisputeForm(forms.Form):
+    reason = forms.CharField(
+        label="What does the patient dispute?",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class CollectionDisputeResolveForm(forms.Form):
+    resolution = forms.CharField(
+        label="How was the dispute resolved?",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class CollectionAgencyForm(forms.Form):
+    agency_name = forms.CharField(label="Collection agency", max_length=120)
+
+
+class CollectionWriteOffRequestForm(forms.Form):
+    reason = forms.CharField(
+        label="Why can the balance not be collected?",
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class CollectionWriteOffDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=[("approve", "Approve and post the write-off"), ("reject", "Reject")],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(label="Note", max_length=200, required=False)

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
@@ -734,6 +735,26 @@ class Payment(models.Model):
         return str(self.patient or self.payer)
 
 
+def statement_upload_to(instance, filename: str) -> str:
+    return f"billing/statements/{instance.sha256[:2]}/{instance.sha256}/{filename}"
+
+
+def statement_batch_upload_to(instance, filename: str) -> str:
+    return (
+        f"billing/statement-batches/{instance.batch_sha256[:2]}/{instance.batch_sha256}/{filename}"
+    )
+
+
+def collection_letter_upload_to(instance, filename: str) -> str:
+    return f"billing/collection-letters/{instance.sha256[:2]}/{instance.sha256}/{filename}"
+
+
+def agency_export_upload_to(instance, filename: str) -> str:
+    return (
+        f"billing/agency-exports/{instance.agency_sha256[:2]}/{instance.agency_sha256}/{filename}"
+    )
+
+
 class CollectionCase(models.Model):
     """A patient account worked for collection, from first notice to an agency."""
 
@@ -760,12 +781,37 @@ class CollectionCase(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=200, blank=True)
+    stage_changed_at = models.DateTimeField(
+        default=timezone.now, help_text="When the case entered its current stage."
+    )
+    dispute_reason = models.CharField(max_length=300, blank=True)
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    disputed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    agency_name = models.CharField(max_length=120, blank=True)
+    placed_balance = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="The balance placed with the agency: a marker only, the ledger is unchanged.",
+    )
+    placed_at = models.DateTimeField(null=True, blank=True)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    agency_file = models.FileField(upload_to=agency_export_upload_to, max_length=300, blank=True)
+    agency_sha256 = models.CharField("agency export SHA-256 checksum", max_length=64, blank=True)
 
     audit_reads = True
 
     class Meta:
         ordering = ["-opened_at", "-pk"]
-        indexes = [models.Index(fields=["status", "stage"])]
+        indexes = [
+            models.Index(fields=["status", "stage"]),
+            models.Index(fields=["status", "stage_changed_at"]),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["patient"],
@@ -778,7 +824,7 @@ class CollectionCase(models.Model):
         return f"Collection of {self.patient}: {self.get_stage_display().lower()}"
 
     def get_absolute_url(self) -> str:
-        return reverse("billing:patient_account", args=[self.patient_id])
+        return reverse("billing:collection_case_detail", args=[self.pk])
 
 
 class PaymentPlan(models.Model):
@@ -952,3 +998,274 @@ class FinancialAssistanceApproval(models.Model):
 
     def is_valid_on(self, day) -> bool:
         return self.valid_from <= day <= self.valid_until
+
+
+# Statements
+
+
+class StatementRun(models.Model):
+    """One statement cycle: a statement for every guarantor who owes enough, emailed to those
+    who agreed to email and gathered into one printable batch for the rest."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for the worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    statement_date = models.DateField(db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    task_result_id = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    statement_count = models.PositiveIntegerField(default=0)
+    emailed_count = models.PositiveIntegerField(default=0)
+    printed_count = models.PositiveIntegerField(default=0)
+    total_due = models.DecimalField(**MONEY, default=ZERO)
+    skipped = models.JSONField(
+        default=dict, blank=True, help_text="How many accounts were skipped, by reason."
+    )
+    error = models.CharField(max_length=300, blank=True)
+    batch_file = models.FileField(upload_to=statement_batch_upload_to, max_length=300, blank=True)
+    batch_sha256 = models.CharField("batch SHA-256 checksum", max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-statement_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement_date"],
+                condition=~models.Q(status="failed"),
+                name="one_statement_run_per_date",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Statement run of {self.statement_date:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:statement_run_detail", args=[self.pk])
+
+
+class Statement(models.Model):
+    """What one guarantor was sent: the figures as printed and the PDF itself (its SHA-256
+    proves a reprint is the same document)."""
+
+    class Delivery(models.TextChoices):
+        EMAIL = "email", "Email"
+        PRINT = "print", "Printed and mailed"
+
+    run = models.ForeignKey(StatementRun, on_delete=models.PROTECT, related_name="statements")
+    statement_number = models.CharField(max_length=20, unique=True)
+    guarantor = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="statements"
+    )
+    statement_date = models.DateField()
+    period_start = models.DateField(help_text="Activity from this day to the statement date.")
+    previous_balance = models.DecimalField(**MONEY)
+    new_charges = models.DecimalField(**MONEY)
+    payments_and_credits = models.DecimalField(**MONEY)
+    amount_due = models.DecimalField(**MONEY)
+    insurance_pending = models.DecimalField(**MONEY, default=ZERO)
+    aging_0_30 = models.DecimalField("0–30 days", **MONEY, default=ZERO)
+    aging_31_60 = models.DecimalField("31–60 days", **MONEY, default=ZERO)
+    aging_61_90 = models.DecimalField("61–90 days", **MONEY, default=ZERO)
+    aging_91_120 = models.DecimalField("91–120 days", **MONEY, default=ZERO)
+    aging_over_120 = models.DecimalField("over 120 days", **MONEY, default=ZERO)
+    due_date = models.DateField()
+    delivery = models.CharField(max_length=5, choices=Delivery.choices)
+    emailed_to = models.EmailField(blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    delivery_note = models.CharField(max_length=300, blank=True)
+    file = models.FileField(upload_to=statement_upload_to, max_length=300)
+    sha256 = models.CharField("SHA-256 checksum", max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    audit_reads = True
+
+    class Meta:
+        ordering = ["-statement_date", "-pk"]
+        indexes = [models.Index(fields=["guarantor", "statement_date"])]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "guarantor"], name="one_statement_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"Statement {self.statement_number} of {self.statement_date:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:statement_download", args=[self.pk])
+
+    @property
+    def delivery_reason(self) -> str:
+        """Why a statement was printed, in two or three words (the note has the detail)."""
+        if self.delivery_note.startswith("Email refused"):
+            return "email refused"
+        if self.delivery_note.startswith("No consent"):
+            return "no email consent"
+        return ""
+
+
+# Collections
+
+
+class CollectionStageRule(models.Model):
+    """When an account enters a stage: the first notice by how long the balance has been
+    owed, each later stage by the days since the stage before. A manager edits them."""
+
+    stage = models.CharField(max_length=15, unique=True, choices=CollectionCase.Stage.choices)
+    days = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="First notice: days the balance has been owed. Later stages: days since "
+        "the stage before.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()}: {self.days} days"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:collection_rules")
+
+
+class CollectionStageChange(models.Model):
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="stage_changes")
+    from_stage = models.CharField(max_length=15, choices=CollectionCase.Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=15, choices=CollectionCase.Stage.choices)
+    balance = models.DecimalField(**MONEY)
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage or '—'} → {self.to_stage}"
+
+    def get_absolute_url(self) -> str:
+        return self.case.get_absolute_url()
+
+
+class CollectionLetter(models.Model):
+    """The letter of a stage, as generated (PDF and SHA-256), reprinted as the same file."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="letters")
+    stage = models.CharField(max_length=15, choices=CollectionCase.Stage.choices)
+    balance = models.DecimalField(**MONEY)
+    file = models.FileField(upload_to=collection_letter_upload_to, max_length=300)
+    sha256 = models.CharField("SHA-256 checksum", max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    audit_reads = True
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} letter of {self.created_at:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:collection_letter_download", args=[self.pk])
+
+
+class CollectionContact(models.Model):
+    """One entry of a case's contact log; a promise to pay is kept or broken by its date."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        LETTER = "letter", "Letter"
+        EMAIL = "email", "Email"
+        PROMISE = "promise", "Promise to pay"
+        NOTE = "note", "Note"
+
+    class PromiseStatus(models.TextChoices):
+        OPEN = "open", "Open"
+        KEPT = "kept", "Kept"
+        BROKEN = "broken", "Broken"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="contacts")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    letter = models.ForeignKey(
+        CollectionLetter, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    promise_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    promise_date = models.DateField(null=True, blank=True)
+    promise_status = models.CharField(
+        max_length=10, choices=PromiseStatus.choices, blank=True, db_index=True
+    )
+    promise_checked_at = models.DateTimeField(null=True, blank=True)
+
+    audit_reads = True
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["promise_status", "promise_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.at:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return self.case.get_absolute_url()
+
+
+class CollectionWriteOff(models.Model):
+    """A biller's request to write off a case's balance as bad debt; posts nothing until a
+    practice manager approves it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved and posted"
+        REJECTED = "rejected", "Rejected"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="write_offs")
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_note = models.CharField(max_length=200, blank=True)
+    posted_amount = models.DecimalField(**MONEY, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["status", "requested_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(status="pending"),
+                name="one_pending_write_off_per_case",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Write-off of {self.amount} ({self.get_status_display().lower()})"
+
+    def get_absolute_url(self) -> str:
+        return self.case.get_absolute_url()

@@ -14,6 +14,8 @@ MENU = [
     MenuEntry("Billing", "Denials", "billing:denial_queue", "billing"),
     MenuEntry("Billing", "Claim batches", "billing:claim_batch_list", "billing"),
     MenuEntry("Billing", "Daily close", "billing:daily_close", "billing"),
+    MenuEntry("Billing", "Statements", "billing:statement_run_list", "billing", "export"),
+    MenuEntry("Billing", "Collections", "billing:collection_queue", "billing", "export"),
     MenuEntry("Billing", "Payment plans", "billing:payment_plan_list", "billing"),
     MenuEntry("Billing", "Financial assistance", "billing:fa_approval_list", "billing"),
 ]

@@ -30,6 +30,7 @@ from practicedesk.billing.models import (
     ClaimLine,
     ClaimStatusChange,
     CollectionCase,
+    CollectionStageChange,
     EligibilityCheck,
     Fee,
     FeeSchedule,
@@ -1499,6 +1500,20 @@ def collection_case_open(
         )
         case.full_clean()
         case.save()
+        CollectionStageChange.objects.create(
+            case=case,
+            to_stage=case.stage,
+            balance=case.balance_at_open,
+            by=acting_user,
+            note=reason[:200],
+        )
+        audit_event_record(
+            action=AuditEvent.Action.ACTION,
+            user=acting_user,
+            obj=case,
+            name="collection_case_open",
+            detail={"reason": reason[:200], "balance": str(case.balance_at_open)},
+        )
     patient_flag(
         acting_user=acting_user,
         patient=patient,

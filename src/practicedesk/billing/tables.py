@@ -3,11 +3,12 @@
 import django_tables2 as tables
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from practicedesk.billing.models import (
     Claim,
     ClaimBatch,
+    CollectionCase,
     EligibilityCheck,
     FeeSchedule,
     FinancialAssistanceApproval,
@@ -16,8 +17,10 @@ from practicedesk.billing.models import (
     ReconciliationItem,
     Remittance,
     ServiceCode,
+    StatementRun,
     Underpayment,
 )
+from practicedesk.core.money import to_cents
 from practicedesk.scheduling.models import Appointment
 
 # Remittances (835), reconciliation, underpayments
@@ -403,3 +406,97 @@ class FinancialAssistanceApprovalTable(tables.Table):
             "approved_at",
         )
         empty_text = "No financial assistance approved yet."
+
+
+# Statements
+
+
+class StatementRunTable(tables.Table):
+    statement_date = tables.DateColumn(
+        verbose_name="Statement date",
+        format="Y-m-d",
+        linkify=lambda record: record.get_absolute_url(),
+    )
+    status = tables.Column(verbose_name="Status")
+    statement_count = tables.Column(verbose_name="Statements")
+    emailed_count = tables.Column(verbose_name="Emailed")
+    printed_count = tables.Column(verbose_name="To print")
+    total_due = tables.Column(verbose_name="Total due")
+    started_by = tables.Column(verbose_name="Started by", default="Cycle job")
+    started_at = tables.DateTimeColumn(verbose_name="Started", format="Y-m-d H:i")
+
+    class Meta:
+        model = StatementRun
+        fields = (
+            "statement_date",
+            "status",
+            "statement_count",
+            "emailed_count",
+            "printed_count",
+            "total_due",
+            "started_by",
+            "started_at",
+        )
+        empty_text = "No statement run yet."
+
+
+# Collections
+
+
+class CollectionCaseTable(tables.Table):
+    patient = tables.Column(
+        verbose_name="Patient",
+        linkify=lambda record: record.get_absolute_url(),
+        order_by=("patient__last_name", "patient__first_name"),
+    )
+    stage = tables.Column(verbose_name="Stage")
+    balance = tables.Column(verbose_name="Balance now", orderable=False)
+    balance_at_open = tables.Column(verbose_name="At opening")
+    stage_changed_at = tables.DateTimeColumn(verbose_name="Stage since", format="Y-m-d")
+    opened_at = tables.DateTimeColumn(verbose_name="Opened", format="Y-m-d")
+    flags = tables.Column(verbose_name="Flags", empty_values=(), orderable=False)
+    status = tables.Column(verbose_name="Status")
+
+    class Meta:
+        model = CollectionCase
+        fields = (
+            "patient",
+            "stage",
+            "balance",
+            "balance_at_open",
+            "stage_changed_at",
+            "opened_at",
+            "flags",
+            "status",
+        )
+        empty_text = "No collection cases match."
+
+    def render_balance(self, value):
+        return to_cents(value or 0)
+
+    def value_balance(self, value):
+        return to_cents(value or 0)
+
+    def render_flags(self, record):
+        flags = []
+        if record.disputed:
+            flags.append(("badge-bad", "Disputed"))
+        if getattr(record, "broken_promise", False):
+            flags.append(("badge-warn", "Broken promise"))
+        if getattr(record, "write_off_pending", False):
+            flags.append(("badge-info", "Write-off to approve"))
+        if record.placed_at:
+            flags.append(("badge-muted", record.agency_name))
+        if not flags:
+            return "—"
+        return format_html_join(" ", '<span class="badge {}">{}</span>', flags)
+
+    def value_flags(self, record):
+        words = []
+        if record.disputed:
+            words.append("disputed")
+        if getattr(record, "broken_promise", False):
+            words.append("broken promise")
+        if getattr(record, "write_off_pending", False):
+            words.append("write-off to approve")
+        return "; ".join(words)

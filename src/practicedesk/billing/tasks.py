@@ -96,3 +96,57 @@ def payment_plans_check() -> dict:
     """Mark missed instalments; delinquent plans past the grace period default to collections
     (see ``services.plan_instalments_check``). Idempotent: it only brings plans up to date."""
     return plan_instalments_check()
+
+
+# Statements
+
+
+def statement_run_process(result_id, *, run_id: int) -> dict:
+    """Produce a statement run's statements, reporting progress to the job ``result_id``.
+    An error marks the run failed (it can be started again for the same date)."""
+    from practicedesk.billing.models import StatementRun
+    from practicedesk.billing.statements import statement_run_execute, statement_run_fail
+
+    run = StatementRun.objects.get(pk=run_id)
+
+    def progress(current: int, total: int, message: str) -> None:
+        job_progress_report(result_id, current=current, total=total, message=message)
+
+    progress(0, 1, "Summing the accounts")
+    try:
+        run = statement_run_execute(run=run, progress=progress)
+    except Exception as error:
+        statement_run_fail(run=run, error=str(error))
+        raise
+    summary = (
+        f"{run.statement_count} statement{'s' if run.statement_count != 1 else ''}: "
+        f"{run.emailed_count} emailed, {run.printed_count} to print"
+    )
+    progress(max(run.statement_count, 1), max(run.statement_count, 1), f"Done: {summary}")
+    return {"run_id": run.pk, "summary": summary, "skipped": run.skipped}
+
+
+@task(takes_context=True)
+def statement_run_generate(context: TaskContext, *, run_id: int) -> dict:
+    """Produce and deliver one statement run (the Statements page's "Start a run")."""
+    return statement_run_process(context, run_id=run_id)
+
+
+@task()
+def statements_cycle_check() -> dict:
+    """Start this month's statement run on its cycle day, when STATEMENT_AUTO_RUN is on."""
+    from practicedesk.billing.statements import statements_cycle_check as check
+
+    return check()
+
+
+# Collections
+
+
+@task()
+def collections_daily() -> dict:
+    """Promises kept or broken, delinquent accounts into collections, cases through their
+    notices (see ``collections.collections_daily``). Idempotent."""
+    from practicedesk.billing.collections import collections_daily as run
+
+    return run()

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from practicedesk.billing.views import accounts, charges, claims, eligibility, fees, remittances
+from practicedesk.billing.views import (
+    accounts,
+    charges,
+    claims,
+    collections,
+    eligibility,
+    fees,
+    remittances,
+    statements,
+)
 
 app_name = "billing"
 
@@ -192,5 +201,73 @@ urlpatterns = [
         "financial-assistance/bands/<int:pk>/edit/",
         accounts.FinancialAssistanceBandFormView.as_view(),
         name="fa_band_edit",
+    ),
+    # Statements
+    path("statements/", statements.StatementRunListView.as_view(), name="statement_run_list"),
+    path(
+        "statements/start/", statements.StatementRunStartView.as_view(), name="statement_run_start"
+    ),
+    path(
+        "statements/runs/<int:pk>/",
+        statements.StatementRunDetailView.as_view(),
+        name="statement_run_detail",
+    ),
+    path(
+        "statements/runs/<int:pk>/batch.pdf",
+        statements.StatementRunBatchView.as_view(),
+        name="statement_run_batch",
+    ),
+    path(
+        "statements/<int:pk>.pdf",
+        statements.StatementDownloadView.as_view(),
+        name="statement_download",
+    ),
+    # Collections
+    path("collections/", collections.CollectionQueueView.as_view(), name="collection_queue"),
+    path("collections/rules/", collections.CollectionRulesView.as_view(), name="collection_rules"),
+    path(
+        "collections/<int:pk>/",
+        collections.CollectionCaseDetailView.as_view(),
+        name="collection_case_detail",
+    ),
+    path(
+        "collections/<int:pk>/contact/",
+        collections.CollectionContactLogView.as_view(),
+        name="collection_contact_log",
+    ),
+    path(
+        "collections/<int:pk>/dispute/",
+        collections.CollectionDisputeView.as_view(),
+        name="collection_dispute",
+    ),
+    path(
+        "collections/<int:pk>/dispute/resolve/",
+        collections.CollectionDisputeResolveView.as_view(),
+        name="collection_dispute_resolve",
+    ),
+    path(
+        "collections/<int:pk>/agency/",
+        collections.CollectionAgencyPlaceView.as_view(),
+        name="collection_agency_place",
+    ),
+    path(
+        "collections/<int:pk>/agency/export.csv",
+        collections.CollectionAgencyExportView.as_view(),
+        name="collection_agency_export",
+    ),
+    path(
+        "collections/<int:pk>/write-off/",
+        collections.CollectionWriteOffRequestView.as_view(),
+        name="collection_write_off_request",
+    ),
+    path(
+        "collections/write-offs/<int:pk>/decide/",
+        collections.CollectionWriteOffDecideView.as_view(),
+        name="collection_write_off_decide",
+    ),
+    path(
+        "collections/letters/<int:pk>.pdf",
+        collections.CollectionLetterDownloadView.as_view(),
+        name="collection_letter_download",
     ),
 ]

@@ -45,6 +45,7 @@ from practicedesk.billing.models import (
     FinancialAssistanceBand,
     Payment,
     PaymentPlan,
+    Statement,
 )
 from practicedesk.billing.selectors import (
     charges_owed_by_patient,
@@ -141,6 +142,7 @@ class PatientAccountView(AreaPermissionMixin, View):
                 (plan for plan in account.plans if plan.status in PaymentPlan.LIVE_STATUSES),
                 None,
             ),
+            "statements": Statement.objects.filter(guarantor_id=patient.responsible_party.pk)[:12],
         }
         return TemplateResponse(request, self.template_name, context)
 
