@@ -6,6 +6,8 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from practicedesk.api import views
 from practicedesk.api.base import API_AUTHENTICATION
+from practicedesk.api.billing import accounts as account_views
+from practicedesk.api.billing import statements as statement_views
 from practicedesk.api.billing import views as billing_views
 
 app_name = "api"
@@ -35,6 +37,12 @@ router.register("fee-schedules", billing_views.FeeScheduleViewSet, basename="fee
 router.register("fees", billing_views.FeeViewSet, basename="fee")
 router.register("charges", billing_views.ChargeViewSet, basename="charge")
 router.register("claims", billing_views.ClaimViewSet, basename="claim")
+router.register("payments", account_views.PaymentViewSet, basename="payment")
+router.register("allocations", account_views.AllocationViewSet, basename="allocation")
+router.register("payment-plans", account_views.PaymentPlanViewSet, basename="payment-plan")
+router.register("collection-cases", account_views.CollectionCaseViewSet, basename="collection-case")
+router.register("accounts", account_views.AccountViewSet, basename="account")
+router.register("statements", statement_views.StatementViewSet, basename="statement")
 
 urlpatterns = [
     path(

@@ -2,8 +2,10 @@
 
 Setting prices (service codes, fee schedules, fees) is billing "change" even to create, as on
 the pages; posting a visit's charges is billing "add" (the front desk may enter them at
-checkout); reversing a charge and everything done to claims is billing "change". Charges and
-claims hold protected health information: every read of them is audited.
+checkout); reversing a charge and everything done to claims is billing "change". A biller may
+ask for a write-off of a charge's balance ("change"), but the service posts only a practice
+manager's. Charges and claims hold protected health information: every read of them is
+audited.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -17,6 +19,7 @@ from rest_framework.response import Response
 
 from practicedesk.api.auditing import ReadAuditMixin, audit_record_read
 from practicedesk.api.base import as_api_error
+from practicedesk.api.billing import account_serializers
 from practicedesk.api.billing import serializers as billing_serializers
 from practicedesk.api.billing.filters import ChargeFilterSet, ClaimFilterSet, FeeFilterSet
 from practicedesk.api.views import ApiViewSet, Conflict, CrudViewSet, restricted
@@ -44,6 +47,7 @@ from practicedesk.billing.services import (
     claim_step,
     visit_diagnoses_set,
 )
+from practicedesk.billing.services import write_off as balance_write_off
 from practicedesk.patients.filters import PayerFilterSet
 from practicedesk.patients.models import Payer
 from practicedesk.scheduling.models import Appointment
@@ -170,6 +174,13 @@ def check_posted_pointers(appointment: Appointment, current: list[str], codes: l
         description="Reverse a posted charge in full (a negative charge and reversals of its "
         "ledger entries); the reversal is returned.",
     ),
+    write_off=extend_schema(
+        request=account_serializers.WriteOffSerializer,
+        responses={201: account_serializers.LedgerEntrySerializer},
+        description="Write off part of what the patient (or the payer) owes on the charge. "
+        "The caller is the recorded approver: only a practice manager's write-off is posted, "
+        "anyone else's is refused and nothing is written off.",
+    ),
 )
 class ChargeViewSet(
     ImmutableMixin, ReadAuditMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
@@ -177,7 +188,8 @@ class ChargeViewSet(
     """Posted charges (service lines of visits), reversals included; never edited."""
 
     area = "billing"
-    action_permissions = {"create": "add", "reverse": "change"}
+    # A biller may ask (billing "change"); the service posts only a manager's write-off.
+    action_permissions = {"create": "add", "reverse": "change", "write_off": "change"}
     immutable_message = CHARGES_ARE_POSTED
     queryset = Charge.objects.select_related("service_code", "reversed_by").prefetch_related(
         Prefetch("appointment__diagnoses", queryset=VisitDiagnosis.objects.order_by("position"))
@@ -187,6 +199,7 @@ class ChargeViewSet(
     input_serializers = {
         "create": billing_serializers.ChargePostSerializer,
         "reverse": billing_serializers.ChargeReverseSerializer,
+        "write_off": account_serializers.WriteOffSerializer,
     }
 
     def get_serializer_class(self):
@@ -247,6 +260,24 @@ class ChargeViewSet(
         except DjangoValidationError as error:
             raise as_api_error(error) from error
         body = billing_serializers.ChargeSerializer(self.reread([reversal])[0]).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"], url_path="write-off")
+    def write_off(self, request, pk=None):
+        data = self.validated(request)
+        charge = self.get_object()
+        try:
+            entry = balance_write_off(
+                acting_user=request.user,
+                approver=request.user,
+                charge=charge,
+                amount=data["amount"],
+                reason=data["reason"],
+                responsibility=data["responsibility"],
+            )
+        except DjangoValidationError as error:
+            raise as_api_error(error) from error
+        body = account_serializers.LedgerEntrySerializer(entry).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 

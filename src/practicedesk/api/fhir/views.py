@@ -16,13 +16,18 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from practicedesk.api.auditing import audit_list_read, audit_record_read
 from practicedesk.api.base import ApiViewMixin
+from practicedesk.api.fhir.accounts import ACCOUNT_RESOURCES
 from practicedesk.api.fhir.billing import BILLING_RESOURCES
 from practicedesk.api.fhir.resources import RESOURCES, FhirResource
 from practicedesk.api.fhir.search import SearchError, check_known, paging
 
 FHIR_VERSION = "4.0.1"
 # Every resource type served: the registry of resources.py and those defined beside it.
-SERVED_RESOURCES: dict[str, FhirResource] = {**RESOURCES, **BILLING_RESOURCES}
+SERVED_RESOURCES: dict[str, FhirResource] = {
+    **RESOURCES,
+    **BILLING_RESOURCES,
+    **ACCOUNT_RESOURCES,
+}
 ISSUE_CODES = {
     400: "invalid",
     401: "login",
