@@ -11,6 +11,10 @@ no charge, follow the location where they were received).
 """
 
 import datetime
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -65,6 +69,36 @@ BUCKETS = (
     Bucket("over_120", "Over 120 days", 121, None),
 )
 OVER_90 = ("91_120", "over_120")
+
+
+# Several figures of one window read the same sums (days in A/R and the over-90 share both
+# need the A/R; both collection rates need the period's collections). Inside
+# ``sums_shared()`` each of those sums is computed once; outside it, every call computes.
+_shared: ContextVar[dict | None] = ContextVar("receivables_shared_sums", default=None)
+
+
+@contextmanager
+def sums_shared() -> Iterator[None]:
+    """Within this block (one page's figures), each A/R or collections sum is computed once."""
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def shared(function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        memo = _shared.get()
+        if memo is None:
+            return function(*args, **kwargs)
+        key = (function.__name__, args, tuple(sorted(kwargs.items())))
+        if key not in memo:
+            memo[key] = function(*args, **kwargs)
+        return memo[key]
+
+    return wrapper
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -161,6 +195,7 @@ def _row(label: str, values: dict, **kwargs) -> AgingRow:
     )
 
 
+@shared
 def aging_totals(
     as_of: datetime.date,
     location_id: int | None = None,
@@ -216,6 +251,14 @@ def account_url(patient_id: int) -> str:
         return reverse("patients:patient_detail", args=[patient_id])
 
 
+def account_urls():
+    """``account_url`` for many rows: reversed once, then filled in (a reverse per row costs
+    seconds over the tens of thousands of accounts of a large practice)."""
+    marker = 987654321
+    head, _, tail = account_url(marker).rpartition(str(marker))
+    return lambda patient_id: f"{head}{patient_id}{tail}"
+
+
 def aging_by_patient(
     as_of: datetime.date,
     location_id: int | None = None,
@@ -250,12 +293,13 @@ def aging_by_patient(
         grouped = grouped.order_by("-total", "patient__last_name", "patient_id")
     if limit:
         grouped = grouped[:limit]
+    url_of = account_urls()
     rows = [
         _row(
             f"{values['patient__last_name']}, {values['patient__first_name']} "
             f"({values['patient__mrn']})",
             values,
-            url=account_url(values["patient_id"]),
+            url=url_of(values["patient_id"]),
             object_id=values["patient_id"],
         )
         for values in grouped
@@ -266,8 +310,8 @@ def aging_by_patient(
 def ar_total(
     as_of: datetime.date, location_id: int | None = None, provider_id: int | None = None
 ) -> Decimal:
-    entries = ar_entries(as_of, location_id, provider_id)
-    return entries.aggregate(total=MoneySum("amount"))["total"]
+    # The same scan as the aging buckets (shared with them on the dashboard).
+    return aging_totals(as_of, location_id, provider_id).total
 
 
 # Charges and collections
@@ -283,6 +327,7 @@ def charges_in(start_date, end_date, location_id=None, provider_id=None) -> Quer
     return charges
 
 
+@shared
 def gross_charges(start_date, end_date, location_id=None, provider_id=None) -> Decimal:
     return charges_in(start_date, end_date, location_id, provider_id).aggregate(
         total=MoneySum("amount")
@@ -317,6 +362,7 @@ class Collections:
     contractual: Decimal
 
 
+@shared
 def collections(start_date, end_date, location_id=None, provider_id=None) -> Collections:
     """Charges (by date of service), payments and contractual adjustments (by posting day)
     of the period, as positive amounts."""

@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from practicedesk.billing import receivables
 from practicedesk.core.kpi import AttentionItem, Kpi
 from practicedesk.core.permissions import can
 from practicedesk.dashboard.models import AttentionState, KpiTarget
@@ -92,15 +93,17 @@ def values_for_windows(
     keys = {window: values_key(*window, location_id) for window in windows}
     cached = cache.get_many(list(keys.values()))
     result = {}
-    for window, key in keys.items():
-        values = dict(cached.get(key) or {})
-        missing = [kpi for kpi in kpis if kpi.key not in values]
-        for kpi in missing:
-            values[kpi.key] = compute(kpi, *window, location_id)
-        if missing:
-            timeout = COMPLETED_SECONDS if window[1] < today else CURRENT_SECONDS
-            cache.set(key, values, timeout)
-        result[window] = values
+    # The figures of a window share their ledger sums (A/R, collections): computed once.
+    with receivables.sums_shared():
+        for window, key in keys.items():
+            values = dict(cached.get(key) or {})
+            missing = [kpi for kpi in kpis if kpi.key not in values]
+            for kpi in missing:
+                values[kpi.key] = compute(kpi, *window, location_id)
+            if missing:
+                timeout = COMPLETED_SECONDS if window[1] < today else CURRENT_SECONDS
+                cache.set(key, values, timeout)
+            result[window] = values
     return result
 
 

@@ -278,6 +278,11 @@ class Appointment(models.Model):
             models.Index(fields=["patient", "start"]),
             models.Index(fields=["room", "start"]),
             models.Index(fields=["status", "start"]),
+            # Overlap searches (start < day end AND end > day start): the end bound keeps them
+            # to the visits still to come instead of years of history (issue #7 benchmarks).
+            models.Index(fields=["provider", "end"], name="appointment_provider_end"),
+            models.Index(fields=["location", "end"], name="appointment_location_end"),
+            models.Index(fields=["room", "end"], name="appointment_room_end"),
         ]
         constraints = [
             models.CheckConstraint(

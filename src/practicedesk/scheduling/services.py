@@ -59,6 +59,17 @@ FLOW_TIMESTAMP = {
 OPEN_STATUSES = (Status.SCHEDULED, Status.CONFIRMED)
 
 
+BOOKING_RELATIONS = [
+    "patient",
+    "provider",
+    "location",
+    "room",
+    "appointment_type",
+    "coverage",
+    "booked_by",
+]
+
+
 def overlapping(queryset, start, end, exclude_pk=None):
     queryset = queryset.booked().filter(start__lt=end, end__gt=start)
     if exclude_pk is not None:
@@ -234,7 +245,9 @@ def _book_one(
         booked_by=acting_user,
     )
     check_conflicts(appointment=appointment, overbook=overbook)
-    appointment.full_clean()
+    # The related rows were fetched (and provider, patient and room locked) above: checking
+    # that each still exists would cost a query apiece for nothing.
+    appointment.full_clean(exclude=BOOKING_RELATIONS)
     appointment.save()
     return appointment
 

@@ -84,9 +84,19 @@ class Card:
     waiting_long: bool
     last_by: str
     actions: list[tuple[str, str]]
+    url: str = ""
+    advance_url: str = ""
 
 
-def card_for(appointment: Appointment, now, limit: int) -> Card:
+def url_maker(name: str):
+    """Reverse ``name`` once for a whole board; a reverse per card costs a busy board (300
+    cards, refreshed by every screen) a large share of its time."""
+    marker = 987654321
+    head, _, tail = reverse(name, args=[marker]).rpartition(str(marker))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def card_for(appointment: Appointment, now, limit: int, urls=None) -> Card:
     field = FLOW_TIMESTAMP.get(appointment.status)
     since = getattr(appointment, field) if field else None
     minutes = Appointment.minutes_between(since, now) if since else None
@@ -116,6 +126,10 @@ def card_for(appointment: Appointment, now, limit: int) -> Card:
         and minutes > limit,
         last_by=last_by,
         actions=next_actions(appointment),
+        url=urls[0](appointment.pk) if urls else appointment.get_absolute_url(),
+        advance_url=urls[1](appointment.pk)
+        if urls
+        else reverse("scheduling:appointment_advance", args=[appointment.pk]),
     )
 
 
@@ -123,9 +137,13 @@ def board_context(request, location) -> dict:
     now = timezone.now()
     limit = settings.FLOW_WAIT_LIMIT_MINUTES
     appointments = todays_appointments(location, with_released=True) if location else []
+    urls = (
+        url_maker("scheduling:appointment_detail"),
+        url_maker("scheduling:appointment_advance"),
+    )
     columns = []
     for status in BOARD_STATUSES:
-        cards = [card_for(a, now, limit) for a in appointments if a.status == status]
+        cards = [card_for(a, now, limit, urls) for a in appointments if a.status == status]
         if status == Status.CHECKED_OUT:
             # The latest departures first: the morning's visits sink to the bottom.
             cards.sort(key=lambda card: card.appointment.checked_out_at or now, reverse=True)
