@@ -12,6 +12,11 @@ class DemoSize:
     weeks_past: int
     weeks_future: int
     visits_per_provider_day: int
+    # Billing replays at most this many weeks up to today, for every n-th provider: each
+    # visit goes through the real services and 835 files (about 0.1 s of CPU a visit), so
+    # the billed slice is what keeps each size's build time practical.
+    billing_weeks: int = 52
+    billing_provider_step: int = 1
 
 
 SIZES = {
@@ -23,6 +28,7 @@ SIZES = {
         weeks_past=8,
         weeks_future=4,
         visits_per_provider_day=16,
+        billing_provider_step=4,
     ),
     "clinic": DemoSize(
         "clinic",
@@ -32,6 +38,7 @@ SIZES = {
         weeks_past=26,
         weeks_future=6,
         visits_per_provider_day=18,
+        billing_provider_step=15,
     ),
     "group": DemoSize(
         "group",
@@ -41,5 +48,11 @@ SIZES = {
         weeks_past=100,
         weeks_future=6,
         visits_per_provider_day=20,
+        billing_weeks=26,
+        billing_provider_step=60,
     ),
 }
+
+# Benchmark data at practice-group scale, built by demo/scale.py (bulk COPY) instead of the
+# demo stages; `practicedesk demo --size scale`.
+SCALE_SIZE_NAMES = ("scale",)
