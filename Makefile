@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/practicedesk
 DEMO_SIZE ?= small
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: install run test test-sqlite test-postgres lint format demo bench clean
 
@@ -58,7 +59,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/static
