@@ -264,3 +264,21 @@ def test_recall_completed_when_its_visit_is_checked_out_counts_as_kept(place):
     )
     assert recall.appointment.status == Appointment.Status.CHECKED_OUT
     assert selectors.recall_compliance(*MARCH) == 100.0
+
+
+@pytest.mark.django_db
+def test_figures_of_one_page_share_their_scans_and_agree_with_separate_calls():
+    from practicedesk.core.kpi import figures_shared
+
+    start, end = datetime.date(2025, 3, 1), datetime.date(2025, 3, 31)
+    alone = [
+        selectors.no_show_rate(start, end),
+        selectors.late_cancellation_rate(start, end, location_id=None),
+    ]
+    with CaptureQueriesContext(connection) as queries, figures_shared():
+        shared = [
+            selectors.no_show_rate(start, end),
+            selectors.late_cancellation_rate(start, end, location_id=None),
+        ]
+    assert shared == alone
+    assert len(queries) == 1

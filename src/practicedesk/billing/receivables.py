@@ -11,10 +11,6 @@ no charge, follow the location where they were received).
 """
 
 import datetime
-import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -37,7 +33,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from practicedesk.billing.models import ZERO, Charge, Claim, ClaimStatusChange, LedgerEntry
-from practicedesk.core.kpi import KpiRecord
+from practicedesk.core.kpi import KpiRecord, shared
 from practicedesk.core.money import MoneySum
 from practicedesk.scheduling.availability import local_datetime
 
@@ -69,36 +65,6 @@ BUCKETS = (
     Bucket("over_120", "Over 120 days", 121, None),
 )
 OVER_90 = ("91_120", "over_120")
-
-
-# Several figures of one window read the same sums (days in A/R and the over-90 share both
-# need the A/R; both collection rates need the period's collections). Inside
-# ``sums_shared()`` each of those sums is computed once; outside it, every call computes.
-_shared: ContextVar[dict | None] = ContextVar("receivables_shared_sums", default=None)
-
-
-@contextmanager
-def sums_shared() -> Iterator[None]:
-    """Within this block (one page's figures), each A/R or collections sum is computed once."""
-    token = _shared.set({})
-    try:
-        yield
-    finally:
-        _shared.reset(token)
-
-
-def shared(function):
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        memo = _shared.get()
-        if memo is None:
-            return function(*args, **kwargs)
-        key = (function.__name__, args, tuple(sorted(kwargs.items())))
-        if key not in memo:
-            memo[key] = function(*args, **kwargs)
-        return memo[key]
-
-    return wrapper
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:

@@ -6,11 +6,51 @@ The dashboard collects both from every installed app; an app never imports the d
 """
 
 import datetime
-from collections.abc import Callable
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 
 GOOD_DIRECTIONS = ("up", "down", "none")
+_shared: ContextVar[dict | None] = ContextVar("kpi_shared_figures", default=None)
+
+
+@contextmanager
+def figures_shared() -> Iterator[None]:
+    """Within this block (one page's figures), each ``@shared`` computation runs once per set
+    of arguments: several figures read the same sums (days in A/R and the over-90 share both
+    need the A/R; the six wait figures come from one aggregate). Outside it, every call
+    computes."""
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def shared(function):
+    """Memoise ``function`` by its arguments inside ``figures_shared()``."""
+
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        memo = _shared.get()
+        if memo is None:
+            return function(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()  # f(a, b) and f(a, b, location_id=None) are the same figure
+        key = (function.__module__, function.__qualname__, tuple(bound.arguments.items()))
+        if key not in memo:
+            memo[key] = function(*args, **kwargs)
+        return memo[key]
+
+    return wrapper
+
+
 SHAPES = ("number", "rows")
 SEVERITIES = ("critical", "warning", "info")
 

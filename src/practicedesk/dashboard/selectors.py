@@ -18,8 +18,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from practicedesk.billing import receivables
-from practicedesk.core.kpi import AttentionItem, Kpi
+from practicedesk.core.kpi import AttentionItem, Kpi, figures_shared
 from practicedesk.core.permissions import can
 from practicedesk.dashboard.models import AttentionState, KpiTarget
 from practicedesk.dashboard.periods import Period, month_end, month_starts
@@ -94,7 +93,7 @@ def values_for_windows(
     cached = cache.get_many(list(keys.values()))
     result = {}
     # The figures of a window share their ledger sums (A/R, collections): computed once.
-    with receivables.sums_shared():
+    with figures_shared():
         for window, key in keys.items():
             values = dict(cached.get(key) or {})
             missing = [kpi for kpi in kpis if kpi.key not in values]

@@ -30,6 +30,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from practicedesk.core.kpi import shared
 from practicedesk.patients.models import Patient
 from practicedesk.scheduling.availability import local_datetime, subtract
 from practicedesk.scheduling.models import (
@@ -254,12 +255,20 @@ def provider_label(first_name: str, last_name: str) -> str:
     return f"{first_name} {last_name}"
 
 
-def no_show_rate(start_date, end_date, location_id=None, provider_id=None) -> float | None:
-    """No-shows ÷ (no-shows + visits the patient came to), in percent."""
-    totals = appointments_in(start_date, end_date, location_id, provider_id).aggregate(
+@shared
+def appointment_counts(start_date, end_date, location_id=None, provider_id=None) -> dict:
+    """The period's appointments: all, no-shows, attended, and cancelled late (one scan)."""
+    return appointments_in(start_date, end_date, location_id, provider_id).aggregate(
+        booked=Count("id"),
         no_shows=Count("id", filter=Q(status=Status.NO_SHOW)),
         attended=Count("id", filter=Q(status__in=ATTENDED_STATUSES)),
+        late=Count("id", filter=Q(status=Status.CANCELLED, is_late_cancel=True)),
     )
+
+
+def no_show_rate(start_date, end_date, location_id=None, provider_id=None) -> float | None:
+    """No-shows ÷ (no-shows + visits the patient came to), in percent."""
+    totals = appointment_counts(start_date, end_date, location_id, provider_id)
     return percent(totals["no_shows"], totals["no_shows"] + totals["attended"])
 
 
@@ -268,10 +277,7 @@ def late_cancellation_rate(
 ) -> float | None:
     """Cancellations inside LATE_CANCEL_HOURS ÷ every appointment booked for the period, in
     percent."""
-    totals = appointments_in(start_date, end_date, location_id, provider_id).aggregate(
-        booked=Count("id"),
-        late=Count("id", filter=Q(status=Status.CANCELLED, is_late_cancel=True)),
-    )
+    totals = appointment_counts(start_date, end_date, location_id, provider_id)
     return percent(totals["late"], totals["booked"])
 
 
@@ -321,6 +327,7 @@ def booked_duration():
     return ExpressionWrapper(F("end") - F("start"), output_field=DurationField())
 
 
+@shared
 def utilisation_by_provider(
     start_date, end_date, location_id=None, provider_id=None
 ) -> list[dict] | None:
@@ -403,6 +410,7 @@ def _percentile_ordered(queryset: QuerySet, field: str, count: int, fraction: fl
     return values[0] + (values[1] - values[0]) * (position - lower)
 
 
+@shared
 def wait_times(
     start_date, end_date, location_id=None, provider_id=None, *, fraction: float = 0.9
 ) -> dict | None:
@@ -461,6 +469,7 @@ def month_starts(start_date: datetime.date, end_date: datetime.date) -> list[dat
     return months
 
 
+@shared
 def new_patients_by_month(
     start_date, end_date, location_id=None, provider_id=None
 ) -> list[dict] | None:
@@ -491,6 +500,7 @@ def new_patients_count(start_date, end_date, location_id=None, provider_id=None)
     return None if rows is None else sum(row["count"] for row in rows)
 
 
+@shared
 def visits_per_provider_per_day(
     start_date, end_date, location_id=None, provider_id=None
 ) -> list[dict] | None:
