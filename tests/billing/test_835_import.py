@@ -399,3 +399,40 @@ def test_service_dates_come_from_the_line(claim, biller):
         content=paid_in_part(claim, service_date=day, payment_date=day + datetime.timedelta(30)),
     )
     assert set(RemittanceLine.objects.values_list("service_date", flat=True)) == {day}
+
+
+def test_a_secondary_payers_835_does_not_post_the_primary_payers_part_again(claim, biller):
+    """The secondary 835 reports the full charge with the primary's part as OA-23; only its
+    own payment posts, so no payer balance goes below zero."""
+    from practicedesk.billing.services import claim_secondary_create
+
+    second = factories.PayerFactory(name="Second Health", payer_id="SEC22")
+    factories.CoverageFactory(patient=claim.patient, payer=second, order=2)
+    remittance_import(acting_user=biller, content=paid_in_part(claim), filename="primary.835")
+    assert patient_balance(claim.patient_id) == D("20.00")
+    claim.refresh_from_db()
+    secondary = submit(claim_secondary_create(acting_user=biller, primary=claim), biller)
+    text = remittance_835(
+        Clp(
+            secondary.claim_number,
+            "2",
+            "180.00",
+            "20.00",
+            lines=[
+                Svc("99214", "165.00", "20.00", adjustments=[("OA", "23", "145.00")]),
+                Svc("36415", "15.00", "0.00", adjustments=[("OA", "23", "15.00")]),
+            ],
+        ),
+        payer_name="Second Health",
+        payer_id="SEC22",
+        trace="SECOND1",
+    )
+    result = remittance_import(acting_user=biller, content=text, filename="secondary.835")
+    assert result.transactions[0].balanced
+    assert insurance_balance(claim.patient_id) == D("0.00")
+    assert patient_balance(claim.patient_id) == D("0.00")
+    assert claim_balance(secondary) == D("0.00")
+    assert not LedgerEntry.objects.filter(adjustment_reason="23").exists()
+    assert RemittanceLine.objects.filter(claim=secondary, procedure_code="99214").get().adjustments
+    secondary.refresh_from_db()
+    assert secondary.status == Claim.Status.PAID

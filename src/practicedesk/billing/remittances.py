@@ -19,7 +19,10 @@ transaction: anything that goes wrong posts nothing. The rules, in the order the
 * **Per service line**: the payment (−paid, insurance); each CAS adjustment with its group
   and reason: PR moves that amount to the patient's responsibility (``transfer_to_patient``),
   CO/PI/OA post an ADJUSTMENT; a negative CAS amount reverses an earlier adjustment and posts
-  the opposite sign. Allowed is AMT*B6, or paid + patient responsibility without it.
+  the opposite sign. Allowed is AMT*B6, or paid + patient responsibility without it. On a
+  secondary or tertiary claim a CARC 23 adjustment (the prior payer's part) is kept on the
+  remittance line but not posted: that money was posted from the prior payer's 835, and the
+  later payer only ever owed what was billed to it.
 * **Claim status**: CLP02 1/19 → paid, or partially paid while the payer still owes on the
   claim; 2/3/20/21 (processed as secondary or tertiary) → paid; 4 → denied, with the CARC
   reasons in ``denial_reason``. A denial posts its payment (normally none) but not its
@@ -100,6 +103,9 @@ PRIMARY_CODES = {"1", "19"}
 SECONDARY_CODES = {"2", "3", "20", "21"}
 DENIED_CODE = "4"
 REVERSAL_CODE = "22"
+# CARC 23, "the impact of prior payer(s) adjudication": on a secondary claim's 835 the
+# earlier payer's payment and adjustments, which were posted from that payer's own 835.
+PRIOR_PAYER_REASON = "23"
 CLAIM_STATUS_CODES = {
     "1": "processed as primary",
     "2": "processed as secondary",
@@ -682,6 +688,8 @@ class TransactionPoster:
         if claim_payment.status_code == DENIED_CODE:
             return  # the denial is worked from the denial queue; its balance stays with the payer
         for adjustment in line.adjustments:
+            if claim.payer_order > 1 and adjustment.reason == PRIOR_PAYER_REASON:
+                continue  # the earlier payer's part, already posted from its own remittance
             self.post_adjustment(claim, charge, adjustment, links, memo)
         if claim_payment.status_code in PRIMARY_CODES:
             self.check_underpayment(claim, claim_line, remittance_line)
