@@ -48,7 +48,6 @@ SIZES = {
         weeks_past=100,
         weeks_future=6,
         visits_per_provider_day=20,
-        billing_weeks=26,
         billing_provider_step=60,
     ),
 }
