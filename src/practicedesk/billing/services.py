@@ -1497,6 +1497,7 @@ def collection_case_open(
             balance_at_open=patient_balance(patient.pk),
             reason=reason[:200],
             opened_by=acting_user,
+            stage_changed_at=timezone.now(),
         )
         case.full_clean()
         case.save()
