@@ -2,10 +2,10 @@
 
 Setting prices (service codes, fee schedules, fees) is billing "change" even to create, as on
 the pages; posting a visit's charges is billing "add" (the front desk may enter them at
-checkout); reversing a charge and everything done to claims is billing "change". A biller may
-ask for a write-off of a charge's balance ("change"), but the service posts only a practice
-manager's. Charges and claims hold protected health information: every read of them is
-audited.
+checkout); reversing a charge and everything done to claims is billing "change". Writing off a
+charge's balance is billing "approve", as on the page: the manager is the recorded approver
+(a biller asks for a bad-debt write-off through a collection case instead). Charges and
+claims hold protected health information: every read of them is audited.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -178,8 +178,8 @@ def check_posted_pointers(appointment: Appointment, current: list[str], codes: l
         request=account_serializers.WriteOffSerializer,
         responses={201: account_serializers.LedgerEntrySerializer},
         description="Write off part of what the patient (or the payer) owes on the charge. "
-        "The caller is the recorded approver: only a practice manager's write-off is posted, "
-        "anyone else's is refused and nothing is written off.",
+        'Billing "approve" (a practice manager), as on the page; the caller is the '
+        "recorded approver.",
     ),
 )
 class ChargeViewSet(
@@ -188,8 +188,7 @@ class ChargeViewSet(
     """Posted charges (service lines of visits), reversals included; never edited."""
 
     area = "billing"
-    # A biller may ask (billing "change"); the service posts only a manager's write-off.
-    action_permissions = {"create": "add", "reverse": "change", "write_off": "change"}
+    action_permissions = {"create": "add", "reverse": "change", "write_off": "approve"}
     immutable_message = CHARGES_ARE_POSTED
     queryset = Charge.objects.select_related("service_code", "reversed_by").prefetch_related(
         Prefetch("appointment__diagnoses", queryset=VisitDiagnosis.objects.order_by("position"))
