@@ -216,6 +216,8 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "core.workerheartbeat",
     "core.jobprogress",
     "core.sequence",
+    "billing.receivablessnapshot",
+    "billing.receivablessnapshotrow",
     "core.periodicrun",
 )
 AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("last_login", "password")

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from practicedesk.billing.models import ZERO, LedgerEntry
+from practicedesk.billing.snapshots import receivables_changed
 
 CENT = Decimal("0.01")
 
@@ -51,9 +52,26 @@ def entry_post(
         posted_on=posted_on or timezone.localdate(),
         **links,
     )
+    _place(entry)
     entry.full_clean()
     entry.save()
+    receivables_changed(entry.posted_on)
     return entry
+
+
+def _place(entry: LedgerEntry) -> None:
+    """Copy onto the entry where its money belongs and the day its age counts from: its
+    charge's visit location and date of service, else its payment's location and the day it
+    is posted (a reversal is given its original's)."""
+    if entry.charge_id is not None:
+        charge = entry.charge
+        entry.aged_from = entry.aged_from or charge.date_of_service
+        if entry.location_id is None:
+            entry.location_id = charge.appointment.location_id
+        return
+    entry.aged_from = entry.aged_from or entry.posted_on
+    if entry.location_id is None and entry.payment_id is not None:
+        entry.location_id = entry.payment.location_id
 
 
 def entry_reverse(*, entry: LedgerEntry, acting_user=None, memo: str = "") -> LedgerEntry:
@@ -73,6 +91,8 @@ def entry_reverse(*, entry: LedgerEntry, acting_user=None, memo: str = "") -> Le
         payer=entry.payer,
         payment_id=entry.payment_id,
         reverses=entry,
+        location_id=entry.location_id,
+        aged_from=entry.aged_from,
         memo=memo or f"Reversal of {entry.get_kind_display().lower()}",
         adjustment_group=entry.adjustment_group,
         adjustment_reason=entry.adjustment_reason,

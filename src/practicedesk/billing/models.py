@@ -288,6 +288,7 @@ class ClaimStatusChange(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["at", "to_status"])]
 
     def __str__(self) -> str:
         return f"{self.claim.claim_number}: {self.from_status or '—'} → {self.to_status}"
@@ -490,6 +491,20 @@ class LedgerEntry(models.Model):
     posted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Copied from the charge (or, for an entry without one, the payment) when the entry is
+    # posted, so the receivables reports age and place every entry without a join.
+    location = models.ForeignKey(
+        "core.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Where the money belongs: the visit of its charge, else where it was paid.",
+    )
+    aged_from = models.DateField(
+        help_text="The day its age counts from: its charge's date of service, else the day "
+        "it was posted."
+    )
 
     class Meta:
         ordering = ["posted_at", "pk"]
@@ -500,6 +515,7 @@ class LedgerEntry(models.Model):
             models.Index(fields=["charge"]),
             models.Index(fields=["payer", "posted_on"]),
             models.Index(fields=["kind", "posted_on"]),
+            models.Index(fields=["location", "posted_on"]),
         ]
 
     def __str__(self) -> str:
@@ -1269,3 +1285,43 @@ class CollectionWriteOff(models.Model):
 
     def get_absolute_url(self) -> str:
         return self.case.get_absolute_url()
+
+
+class ReceivablesSnapshot(models.Model):
+    """The A/R as it stood at the end of a past day (a month-end closing), kept so that the
+    dashboard's trends and the aging reports need not sum the whole ledger again.
+
+    Its rows are the ledger summed by location, responsibility, payer and age date up to
+    ``as_of``; the A/R on any later day is a snapshot's rows plus the entries posted since.
+    It is a copy, never the record: posting an entry dated on or before ``as_of`` deletes it
+    (``ledger.entry_post``), and the nightly closing takes it again.
+    """
+
+    as_of = models.DateField(unique=True)
+    taken_at = models.DateTimeField(auto_now_add=True)
+    entries = models.PositiveIntegerField(help_text="Ledger entries summed into it.")
+
+    class Meta:
+        ordering = ["-as_of"]
+
+    def __str__(self) -> str:
+        return f"A/R as of {self.as_of}"
+
+
+class ReceivablesSnapshotRow(models.Model):
+    snapshot = models.ForeignKey(ReceivablesSnapshot, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(
+        "core.Location", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    responsibility = models.CharField(max_length=10, choices=LedgerEntry.Responsibility.choices)
+    payer = models.ForeignKey(
+        "patients.Payer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    aged_from = models.DateField()
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        indexes = [models.Index(fields=["snapshot", "location"])]
+
+    def __str__(self) -> str:
+        return f"{self.responsibility} {self.amount} aged from {self.aged_from}"

@@ -6,4 +6,5 @@ PERIODIC = [
     Every("payment_plans_check", "practicedesk.billing.tasks.payment_plans_check", minutes=180),
     Every("statements_cycle", "practicedesk.billing.tasks.statements_cycle_check", minutes=180),
     Every("collections_daily", "practicedesk.billing.tasks.collections_daily", minutes=24 * 60),
+    Every("receivables_close", "practicedesk.billing.tasks.receivables_close", minutes=180),
 ]

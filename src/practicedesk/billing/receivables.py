@@ -7,7 +7,10 @@ the totals it gets back. A figure is ``None`` when its period holds nothing to m
 charges, no adjudicated claim, no payment): the dashboard then says "no data", never 0%.
 
 Location and provider follow the visit a charge belongs to (payments on account, which have
-no charge, follow the location where they were received).
+no charge, follow the location where they were received): each entry carries its location and
+aging date from when it was posted. The A/R on a day is read from the month-end snapshot
+before it plus the entries posted since (``snapshots``), so a trend of twelve month ends
+never sums the whole ledger twelve times.
 """
 
 import datetime
@@ -19,6 +22,7 @@ from django.db.models import (
     Count,
     DateTimeField,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     Max,
@@ -32,7 +36,15 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from practicedesk.billing.models import ZERO, Charge, Claim, ClaimStatusChange, LedgerEntry
+from practicedesk.billing.models import (
+    ZERO,
+    Charge,
+    Claim,
+    ClaimStatusChange,
+    LedgerEntry,
+    ReceivablesSnapshotRow,
+)
+from practicedesk.billing.snapshots import snapshot_before
 from practicedesk.core.kpi import KpiRecord, shared
 from practicedesk.core.money import MoneySum
 from practicedesk.scheduling.availability import local_datetime
@@ -81,7 +93,7 @@ def aging_date(basis: str = "service"):
     basis) the day its charge was first claimed; entries without a charge (payments on
     account, returned-check fees) from their posting day."""
     if basis == "service":
-        return Coalesce(F("charge__date_of_service"), F("posted_on"))
+        return F("aged_from")
     if basis != "claim":
         raise ValueError("Aging is by date of service ('service') or first claim ('claim').")
     first_claimed = Subquery(
@@ -91,9 +103,7 @@ def aging_date(basis: str = "service"):
         output_field=DateTimeField(),
     )
     return Coalesce(
-        TruncDate(first_claimed, tzinfo=timezone.get_current_timezone()),
-        F("charge__date_of_service"),
-        F("posted_on"),
+        TruncDate(first_claimed, tzinfo=timezone.get_current_timezone()), F("aged_from")
     )
 
 
@@ -106,13 +116,36 @@ def ar_entries(
     """Every ledger entry posted up to ``as_of``, each with its ``aging_date``."""
     entries = LedgerEntry.objects.filter(posted_on__lte=as_of)
     if location_id is not None:
-        entries = entries.filter(
-            Q(charge__appointment__location_id=location_id)
-            | Q(charge__isnull=True, payment__location_id=location_id)
-        )
+        entries = entries.filter(location_id=location_id)
     if provider_id is not None:
         entries = entries.filter(charge__rendering_provider_id=provider_id)
     return entries.alias(aging_date=aging_date(basis))
+
+
+def ar_parts(
+    as_of: datetime.date,
+    location_id: int | None = None,
+    provider_id: int | None = None,
+    basis: str = "service",
+) -> list[QuerySet]:
+    """The A/R on ``as_of`` as querysets whose sums add up to it, each with ``amount``,
+    ``responsibility``, ``payer`` and ``aging_date``: the rows of the latest snapshot and the
+    entries posted since; every entry when no snapshot serves (none taken yet, or a report by
+    provider or by first-claim date, which snapshots do not keep)."""
+    snapshot = snapshot_before(as_of) if provider_id is None and basis == "service" else None
+    if snapshot is None:
+        return [ar_entries(as_of, location_id, provider_id, basis)]
+    rows = ReceivablesSnapshotRow.objects.filter(snapshot=snapshot)
+    if location_id is not None:
+        rows = rows.filter(location_id=location_id)
+    since = ar_entries(as_of, location_id).filter(posted_on__gt=snapshot.as_of)
+    return [rows.alias(aging_date=F("aged_from")), since]
+
+
+def sums_added(parts: list[dict]) -> dict:
+    """The bucket sums of ``bucket_sums`` added up over the parts of the A/R."""
+    keys = [f"b_{bucket.key}" for bucket in BUCKETS] + ["total"]
+    return {key: sum((values[key] for values in parts), ZERO) for key in keys}
 
 
 def bucket_filter(bucket: Bucket, as_of: datetime.date) -> Q:
@@ -168,9 +201,10 @@ def aging_totals(
     provider_id: int | None = None,
     basis: str = "service",
 ) -> AgingRow:
-    """The whole A/R on ``as_of`` in its five age buckets (one query)."""
-    values = ar_entries(as_of, location_id, provider_id, basis).aggregate(**bucket_sums(as_of))
-    return _row("All accounts", values)
+    """The whole A/R on ``as_of`` in its five age buckets."""
+    parts = ar_parts(as_of, location_id, provider_id, basis)
+    sums = sums_added([part.aggregate(**bucket_sums(as_of)) for part in parts])
+    return _row("All accounts", sums)
 
 
 @dataclass
@@ -188,15 +222,25 @@ def aging_by_payer(
     basis: str = "service",
 ) -> Aging:
     """What each payer owes (insurance responsibility), and what patients owe, by age."""
-    entries = ar_entries(as_of, location_id, provider_id, basis)
-    rows = [
-        _row(values["payer__name"] or "Payer not recorded", values, object_id=values["payer_id"])
-        for values in entries.filter(responsibility=INSURANCE)
-        .values("payer_id", "payer__name")
-        .annotate(**bucket_sums(as_of))
-        .order_by("payer__name")
-    ]
-    patients = entries.filter(responsibility=PATIENT).aggregate(**bucket_sums(as_of))
+    parts = ar_parts(as_of, location_id, provider_id, basis)
+    payers: dict[int | None, list[dict]] = {}
+    names: dict[int | None, str] = {}
+    for part in parts:
+        for values in (
+            part.filter(responsibility=INSURANCE)
+            .values("payer_id", "payer__name")
+            .annotate(**bucket_sums(as_of))
+            .order_by()
+        ):
+            payers.setdefault(values["payer_id"], []).append(values)
+            names[values["payer_id"]] = values["payer__name"] or "Payer not recorded"
+    rows = sorted(
+        (_row(names[pk], sums_added(sums), object_id=pk) for pk, sums in payers.items()),
+        key=lambda row: (row.object_id is None, row.label),
+    )
+    patients = sums_added(
+        [part.filter(responsibility=PATIENT).aggregate(**bucket_sums(as_of)) for part in parts]
+    )
     if patients["total"] or any(patients[f"b_{b.key}"] for b in BUCKETS):
         rows.append(_row("Patients", patients))
     return Aging(as_of=as_of, rows=rows, total=_total(rows))
@@ -303,10 +347,7 @@ def gross_charges(start_date, end_date, location_id=None, provider_id=None) -> D
 def entries_posted(start_date, end_date, location_id=None, provider_id=None):
     entries = LedgerEntry.objects.filter(posted_on__gte=start_date, posted_on__lte=end_date)
     if location_id is not None:
-        entries = entries.filter(
-            Q(charge__appointment__location_id=location_id)
-            | Q(charge__isnull=True, payment__location_id=location_id)
-        )
+        entries = entries.filter(location_id=location_id)
     if provider_id is not None:
         entries = entries.filter(charge__rendering_provider_id=provider_id)
     return entries
@@ -403,21 +444,37 @@ def denial_rate(start_date, end_date, location_id=None, provider_id=None):
     return percent(Decimal(totals["denied"]), Decimal(totals["adjudicated"]))
 
 
+def first_adjudications(start_date, end_date, location_id=None, provider_id=None):
+    """The status changes that were a claim's first adjudication, in the period: found from
+    the period's changes (an index range), each checked against its claim's earlier ones."""
+    earlier = ClaimStatusChange.objects.filter(
+        claim=OuterRef("claim_id"), to_status__in=ADJUDICATED, at__lt=OuterRef("at")
+    )
+    return (
+        status_changes_in(start_date, end_date, location_id, provider_id)
+        .filter(to_status__in=ADJUDICATED)
+        .exclude(Exists(earlier))
+    )
+
+
+# A first adjudication with no rejection or denial before or with it.
+CLEAN = ~Exists(
+    ClaimStatusChange.objects.filter(
+        claim=OuterRef("claim_id"), to_status__in=PROBLEMS, at__lte=OuterRef("at")
+    )
+)
+
+
 def claims_first_adjudicated(start_date, end_date, location_id=None, provider_id=None):
     """Claims whose first adjudication fell in the period, each with ``first_adjudicated``
     and ``first_problem`` (its first rejection or denial, if any)."""
-    low, high = period_bounds(start_date, end_date)
-    claims = Claim.objects.annotate(
+    firsts = first_adjudications(start_date, end_date, location_id, provider_id)
+    return Claim.objects.filter(pk__in=firsts.values("claim_id")).annotate(
         first_adjudicated=Min(
             "status_changes__at", filter=Q(status_changes__to_status__in=ADJUDICATED)
         ),
         first_problem=Min("status_changes__at", filter=Q(status_changes__to_status__in=PROBLEMS)),
-    ).filter(first_adjudicated__gte=low, first_adjudicated__lt=high)
-    if location_id is not None:
-        claims = claims.filter(billing_location_id=location_id)
-    if provider_id is not None:
-        claims = claims.filter(rendering_provider_id=provider_id)
-    return claims
+    )
 
 
 FIRST_PASS = Q(first_problem__isnull=True) | Q(first_problem__gt=F("first_adjudicated"))
@@ -426,30 +483,42 @@ FIRST_PASS = Q(first_problem__isnull=True) | Q(first_problem__gt=F("first_adjudi
 def first_pass_acceptance_rate(start_date, end_date, location_id=None, provider_id=None):
     """Claims paid on their first adjudication without an earlier rejection ÷ claims first
     adjudicated in the period, in percent."""
-    totals = claims_first_adjudicated(start_date, end_date, location_id, provider_id).aggregate(
-        adjudicated=Count("pk"), clean=Count("pk", filter=FIRST_PASS)
+    totals = first_adjudications(start_date, end_date, location_id, provider_id).aggregate(
+        adjudicated=Count("claim", distinct=True),
+        clean=Count("claim", distinct=True, filter=CLEAN),
     )
     return percent(Decimal(totals["clean"]), Decimal(totals["adjudicated"]))
 
 
 def first_payments(start_date, end_date, location_id=None, provider_id=None):
     """Charges whose first payment was posted in the period, each with ``first_paid_on``
-    and ``days_to_payment`` (first payment − date of service)."""
-    first_paid = Subquery(
-        LedgerEntry.objects.filter(charge=OuterRef("pk"), kind=Kind.PAYMENT, amount__lt=0)
-        .order_by("posted_on")
-        .values("posted_on")[:1]
+    and ``days_to_payment`` (first payment − date of service). Found from the period's
+    payments (an index range), each checked for an earlier payment on its charge."""
+    firsts = first_payment_entries(start_date, end_date, location_id, provider_id)
+    return (
+        Charge.objects.filter(pk__in=firsts.values("charge_id"))
+        .annotate(first_paid_on=Min("ledger_entries__posted_on", filter=PAID_ON_CHARGE))
+        .annotate(days_to_payment=days_between("first_paid_on", "date_of_service"))
     )
-    charges = Charge.objects.filter(reverses__isnull=True).annotate(first_paid_on=first_paid)
-    charges = charges.filter(first_paid_on__gte=start_date, first_paid_on__lte=end_date)
-    if location_id is not None:
-        charges = charges.filter(appointment__location_id=location_id)
-    if provider_id is not None:
-        charges = charges.filter(rendering_provider_id=provider_id)
-    return charges.annotate(
-        days_to_payment=ExpressionWrapper(
-            F("first_paid_on") - F("date_of_service"), output_field=DurationField()
-        )
+
+
+PAID_ON_CHARGE = Q(ledger_entries__kind=Kind.PAYMENT, ledger_entries__amount__lt=0)
+
+
+def days_between(later: str, earlier: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(later) - F(earlier), output_field=DurationField())
+
+
+def first_payment_entries(start_date, end_date, location_id=None, provider_id=None):
+    """The payments posted in the period on charges paid nothing before it."""
+    paid = Q(kind=Kind.PAYMENT, amount__lt=0)
+    earlier = LedgerEntry.objects.filter(
+        paid, charge=OuterRef("charge_id"), posted_on__lt=start_date
+    )
+    return (
+        entries_posted(start_date, end_date, location_id, provider_id)
+        .filter(paid, charge__isnull=False)
+        .exclude(Exists(earlier))
     )
 
 
@@ -468,9 +537,12 @@ def days_of(value) -> Decimal | None:
 def average_days_to_payment(start_date, end_date, location_id=None, provider_id=None):
     """Mean of (first payment posted − date of service) over the charges first paid in the
     period, in days."""
-    average = first_payments(start_date, end_date, location_id, provider_id).aggregate(
-        average=Avg("days_to_payment")
-    )["average"]
+    average = (
+        first_payment_entries(start_date, end_date, location_id, provider_id)
+        .values("charge_id")
+        .annotate(first_paid_on=Min("posted_on"), serviced_on=Min("aged_from"))
+        .aggregate(average=Avg(days_between("first_paid_on", "serviced_on")))["average"]
+    )
     return days_of(average)
 
 

@@ -7,6 +7,7 @@ from django_tasks.base import TaskContext
 
 from practicedesk.billing.remittances import RemittanceImportError, remittance_import
 from practicedesk.billing.services import claims_export, plan_instalments_check
+from practicedesk.billing.snapshots import receivables_close_due
 from practicedesk.core.models import User
 from practicedesk.core.services import job_progress_report
 from practicedesk.patients.models import Payer
@@ -150,3 +151,12 @@ def collections_daily() -> dict:
     from practicedesk.billing.collections import collections_daily as run
 
     return run()
+
+
+# Receivables
+
+
+@task()
+def receivables_close() -> dict:
+    """Take the month-end A/R snapshots not taken yet (or made stale by a late posting)."""
+    return {"closed": [day.isoformat() for day in receivables_close_due()]}

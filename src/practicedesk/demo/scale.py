@@ -47,6 +47,7 @@ from practicedesk.billing.models import (
     VisitDiagnosis,
     validate_icd10,
 )
+from practicedesk.billing.snapshots import receivables_close_due
 from practicedesk.core.models import Location, Sequence, User
 from practicedesk.core.validators import npi_from_prefix
 from practicedesk.demo import clinical
@@ -618,6 +619,7 @@ class VisitsBuilder:
         self.now = timezone.now().astimezone(UTC).replace(tzinfo=None)
         self.tz = timezone.get_current_timezone()
         self.users = self._users()
+        self.visit_place: tuple[int | None, datetime.date | None] = (None, None)
         self.appointments = Table(
             Appointment,
             "id patient_id provider_id location_id room_id appointment_type_id coverage_id "
@@ -654,7 +656,7 @@ class VisitsBuilder:
             LedgerEntry,
             "id kind amount responsibility patient_id charge_id claim_id payer_id "
             "adjustment_group adjustment_reason payment_id approved_by_id memo posted_on "
-            "posted_at posted_by_id",
+            "posted_at posted_by_id location_id aged_from",
         )
         self.sink = Sink(
             [
@@ -950,6 +952,7 @@ class VisitsBuilder:
             posted_on,
             posted_at,
             by,
+            *self.visit_place,
         )
 
     def moment(self, day: datetime.date, hour: int) -> datetime.datetime:
@@ -998,6 +1001,8 @@ class VisitsBuilder:
 
     def bill(self, visit: Visit, day: datetime.date, age: int, coverage) -> None:
         rand, rint = self.rand, self.rint
+        # Every entry of the visit is placed at its location and aged from its day.
+        self.visit_place = (visit.location_id, day)
         insurance, patient = (
             LedgerEntry.Responsibility.INSURANCE,
             LedgerEntry.Responsibility.PATIENT,
@@ -1303,6 +1308,10 @@ def build_scale(
         _analyze(progress)
         with transaction.atomic():
             _mark(COMPLETE, spec, time.monotonic() - started)
+    # The month-end A/R closings the nightly job keeps (idempotent: only the missing ones).
+    started = time.monotonic()
+    progress("finish: month-end A/R snapshots")
+    timings["receivables_close"] = time.monotonic() - started if receivables_close_due() else 0
     return {"spec": spec, "seconds": timings, "counts": scale_counts()}
 
 
