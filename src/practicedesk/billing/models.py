@@ -516,6 +516,7 @@ class LedgerEntry(models.Model):
             models.Index(fields=["payer", "posted_on"]),
             models.Index(fields=["kind", "posted_on"]),
             models.Index(fields=["location", "posted_on"]),
+            models.Index(fields=["kind", "aged_from"]),
         ]
 
     def __str__(self) -> str:
