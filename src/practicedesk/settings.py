@@ -222,6 +222,7 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "core.sequence",
     "billing.receivablessnapshot",
     "billing.receivablessnapshotrow",
+    "dashboard.kpimonth",
     "core.periodicrun",
 )
 AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("last_login", "password")

@@ -1,6 +1,7 @@
 """The manager's choices about the dashboard: targets per KPI, and what was done with each
-attention item (assigned, snoozed, dismissed). The figures and the items themselves are not
-stored: every app computes them from its own data."""
+attention item (assigned, snoozed, dismissed); and the figures of closed months (``KpiMonth``),
+kept so that a 12-month trend is read, not computed again. The current figures and the items
+themselves are not stored: every app computes them from its own data."""
 
 from django.conf import settings
 from django.db import models
@@ -90,3 +91,45 @@ class AttentionState(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("dashboard:attention")
+
+
+class KpiMonth(models.Model):
+    """A figure's value for one closed calendar month, practice-wide or at one location, as
+    computed by its app's selector: the history the trends are drawn from.
+
+    Taken the first time the month is shown once it is over, and taken again each night for
+    the last months (``selectors.kpi_history_close``), so late postings reach it; older
+    months stay as they closed, like a month-end report.
+    """
+
+    kpi_key = models.CharField("KPI", max_length=80)
+    location = models.ForeignKey(
+        "core.Location", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    month = models.DateField(help_text="The first day of the month.")
+    value = models.CharField(
+        max_length=40,
+        null=True,
+        blank=True,
+        help_text="The Decimal exactly as computed, as text; empty: no data for the month.",
+    )
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kpi_key", "month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kpi_key", "month"],
+                condition=models.Q(location__isnull=True),
+                name="one_practice_value_per_kpi_month",
+            ),
+            models.UniqueConstraint(
+                fields=["kpi_key", "location", "month"],
+                condition=models.Q(location__isnull=False),
+                name="one_location_value_per_kpi_month",
+            ),
+        ]
+        indexes = [models.Index(fields=["month", "location"])]
+
+    def __str__(self) -> str:
+        return f"{self.kpi_key} {self.month:%Y-%m}: {self.value}"

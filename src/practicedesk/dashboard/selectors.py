@@ -4,7 +4,8 @@
 Every figure is computed by its app's selector in the database. Values are kept in Django's
 cache (the database cache): one entry per period and location holding every figure computed
 for it, so a page reads all its figures with one query. A finished period is kept for hours
-(late postings are rare), the current one for a few minutes.
+(late postings are rare), the current one for a few minutes. The figures of closed months are
+also kept in the database (``history``), so a 12-month trend is read, not computed again.
 """
 
 import datetime
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from practicedesk.core.kpi import AttentionItem, Kpi, figures_shared
 from practicedesk.core.permissions import can
+from practicedesk.dashboard.history import closed_month, history_read, history_store
 from practicedesk.dashboard.models import AttentionState, KpiTarget
 from practicedesk.dashboard.periods import Period, month_end, month_starts
 from practicedesk.dashboard.registry import all_kpis, kpi_by_key
@@ -87,22 +89,30 @@ def values_for_windows(
     location_id: int | None,
     today: datetime.date,
 ) -> dict[tuple[datetime.date, datetime.date], dict[str, object]]:
-    """Each window's values of ``kpis``: read from the cache in one query, the missing ones
-    computed and stored back."""
+    """Each window's values of ``kpis``: read from the closed months' history and the cache
+    (a query each), the missing ones computed and stored back."""
     keys = {window: values_key(*window, location_id) for window in windows}
     cached = cache.get_many(list(keys.values()))
-    result = {}
+    closed = [window for window in windows if closed_month(window, today)]
+    kept = history_read(kpis, closed, location_id)
+    result, new_history = {}, {}
     # The figures of a window share their ledger sums (A/R, collections): computed once.
     with figures_shared():
         for window, key in keys.items():
-            values = dict(cached.get(key) or {})
+            values = {**kept.get(window, {}), **(cached.get(key) or {})}
             missing = [kpi for kpi in kpis if kpi.key not in values]
             for kpi in missing:
                 values[kpi.key] = compute(kpi, *window, location_id)
             if missing:
                 timeout = COMPLETED_SECONDS if window[1] < today else CURRENT_SECONDS
                 cache.set(key, values, timeout)
+            if window in closed:
+                new_history[window] = {
+                    kpi.key: values[kpi.key] for kpi in kpis if kpi.key not in kept.get(window, {})
+                }
             result[window] = values
+    if any(new_history.values()):
+        history_store(kpis, new_history, location_id)
     return result
 
 
@@ -297,7 +307,9 @@ ITEMS_KEY = "dashboard:attention:items"
 STAMP_KEY = "dashboard:attention:stamp"
 VERSION_KEY = "dashboard:attention:version"
 ITEMS_SECONDS = 15 * 60
-FRESH_SECONDS = 60
+# The worker collects the list every 5 minutes (periodic.py); a page collects it itself only
+# when that has not happened for twice as long (no worker running).
+FRESH_SECONDS = 10 * 60
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 SEVERITY_CLASSES = {"critical": "badge-bad", "warning": "badge-warn", "info": "badge-info"}
 

@@ -1,9 +1,11 @@
 """Dashboard actions: setting a KPI's target, and assigning, snoozing, dismissing or restoring
-an attention item. Each runs in one transaction and writes its audit event."""
+an attention item (each in one transaction, with its audit event); and the nightly keeping of
+the closed months' figures."""
 
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -12,9 +14,17 @@ from practicedesk.core.kpi import AttentionItem, Kpi
 from practicedesk.core.models import AuditEvent, Location, User
 from practicedesk.core.permissions import can
 from practicedesk.core.services import audit_event_record
-from practicedesk.dashboard.models import AttentionState, KpiTarget
-from practicedesk.dashboard.registry import kpi_by_key
-from practicedesk.dashboard.selectors import attention_changed, attention_item, may_see_item
+from practicedesk.dashboard.models import AttentionState, KpiMonth, KpiTarget
+from practicedesk.dashboard.periods import month_end, month_starts
+from practicedesk.dashboard.registry import all_kpis, kpi_by_key
+from practicedesk.dashboard.selectors import (
+    TREND_MONTHS,
+    attention_changed,
+    attention_item,
+    may_see_item,
+    values_for_windows,
+    values_key,
+)
 
 PERCENT_MAX = Decimal("100")
 LIMIT = Decimal("9999999999.99")
@@ -265,3 +275,27 @@ def attention_restore(*, acting_user: User, item_key: str) -> AttentionState:
     record(acting_user, state, "attention_restore")
     attention_changed()
     return state
+
+
+# The figures of closed months
+
+HISTORY_MONTHS = TREND_MONTHS + 1  # a trend's twelve months and the one it is compared with
+REFRESH_MONTHS = 2
+
+
+def kpi_history_close(today: datetime.date | None = None) -> int:
+    """Keep every figure of the last closed months, for the practice and each active
+    location: the last ``REFRESH_MONTHS`` taken anew (late postings reach them), older months
+    only where missing. Returns the number of (scope, month) pairs looked at."""
+    today = today or timezone.localdate()
+    kpis = [kpi for kpi in all_kpis() if kpi.shape == "number"]
+    last_closed = today.replace(day=1) - datetime.timedelta(days=1)
+    windows = [(start, month_end(start)) for start in month_starts(last_closed, HISTORY_MONTHS)]
+    KpiMonth.objects.filter(month__in=[start for start, _ in windows[-REFRESH_MONTHS:]]).delete()
+    for window in windows[-REFRESH_MONTHS:]:
+        for location_id in (None, *Location.objects.values_list("pk", flat=True)):
+            cache.delete(values_key(*window, location_id))
+    scopes = [None, *Location.objects.filter(is_active=True).values_list("pk", flat=True)]
+    for location_id in scopes:
+        values_for_windows(kpis, windows, location_id, today)
+    return len(scopes) * len(windows)

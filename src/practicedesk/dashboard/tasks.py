@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from practicedesk.dashboard import digest, selectors
+from practicedesk.dashboard import digest, selectors, services
 
 
 @task()
@@ -15,3 +15,9 @@ def digest_send() -> dict:
 def attention_refresh() -> int:
     """Collect the attention list anew (for the menu count on every page)."""
     return len(selectors.attention_refresh())
+
+
+@task()
+def kpi_history_close() -> int:
+    """Keep the figures of the last closed months (see ``services.kpi_history_close``)."""
+    return services.kpi_history_close()

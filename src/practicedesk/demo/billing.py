@@ -65,7 +65,6 @@ from practicedesk.billing.services import (
     visit_diagnoses_set,
     write_off,
 )
-from practicedesk.billing.snapshots import receivables_close_due
 from practicedesk.billing.statements import statement_run_execute, statement_run_start
 from practicedesk.core.models import Location, Organization, User
 from practicedesk.demo.billing_reference import (
@@ -917,5 +916,4 @@ def build_billing(
     # (django-auditlog) out; the services' own audit events are recorded.
     with transaction.atomic(), disable_auditlog():
         year.run(billing_start(size, year.today))
-    receivables_close_due()  # the month-end closings the nightly job would have taken
     return billing_counts()

@@ -47,13 +47,13 @@ from practicedesk.billing.models import (
     VisitDiagnosis,
     validate_icd10,
 )
-from practicedesk.billing.snapshots import receivables_close_due
 from practicedesk.core.models import Location, Sequence, User
+from practicedesk.core.periodic import periodic_run_now
 from practicedesk.core.validators import npi_from_prefix
 from practicedesk.demo import clinical
 from practicedesk.demo.foundation import build_foundation
 from practicedesk.demo.names import CITIES, FIRST_NAMES, LAST_NAMES, STREETS
-from practicedesk.demo.sizes import DemoSize
+from practicedesk.demo.sizes import NIGHTLY_FIGURES, DemoSize
 from practicedesk.patients.models import Coverage, Patient, Payer, ReferralSource
 from practicedesk.patients.services import mrns_reserve
 from practicedesk.scheduling.models import (
@@ -1308,10 +1308,11 @@ def build_scale(
         _analyze(progress)
         with transaction.atomic():
             _mark(COMPLETE, spec, time.monotonic() - started)
-    # The month-end A/R closings the nightly job keeps (idempotent: only the missing ones).
+    # The month-end A/R snapshots and closed months' figures the nightly jobs keep.
     started = time.monotonic()
-    progress("finish: month-end A/R snapshots")
-    timings["receivables_close"] = time.monotonic() - started if receivables_close_due() else 0
+    progress("finish: the nightly month-end figures")
+    periodic_run_now(*NIGHTLY_FIGURES)
+    timings["nightly_figures"] = time.monotonic() - started
     return {"spec": spec, "seconds": timings, "counts": scale_counts()}
 
 

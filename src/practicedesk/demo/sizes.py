@@ -55,3 +55,7 @@ SIZES = {
 # Benchmark data at practice-group scale, built by demo/scale.py (bulk COPY) instead of the
 # demo stages; `practicedesk demo --size scale`.
 SCALE_SIZE_NAMES = ("scale",)
+
+# The nightly jobs that keep derived figures (month-end A/R snapshots, the closed months' KPIs):
+# run once at the end of a demo build, since no worker ran while the history was made.
+NIGHTLY_FIGURES = ("receivables_close", "kpi_history_close")

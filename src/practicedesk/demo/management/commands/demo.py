@@ -3,11 +3,12 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from practicedesk.core.periodic import periodic_run_now
 from practicedesk.core.roles import ROLES
 from practicedesk.demo.billing import build_billing
 from practicedesk.demo.clinical import build_clinical
 from practicedesk.demo.foundation import ROLE_USERS, build_foundation
-from practicedesk.demo.sizes import SCALE_SIZE_NAMES, SIZES
+from practicedesk.demo.sizes import NIGHTLY_FIGURES, SCALE_SIZE_NAMES, SIZES
 
 
 class Command(BaseCommand):
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         created = build_foundation(demo_size)
         counts = build_clinical(demo_size, self.progress)
         billing = build_billing(demo_size, self.progress, billing_provider_step)
+        periodic_run_now(*NIGHTLY_FIGURES)
         self.stdout.write(
             f"\rDemo practice ({size}) ready in {time.monotonic() - started:.0f} s: "
             f"{created['locations']} new location(s), {created['users']} new user(s); "
