@@ -10,10 +10,18 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from practicedesk.billing import services
-from practicedesk.billing.models import Claim, ClaimBatch, Remittance, RemittanceLine
+from practicedesk.billing.models import (
+    Claim,
+    ClaimBatch,
+    ClaimStatusChange,
+    Remittance,
+    RemittanceLine,
+)
 from practicedesk.billing.services import (
     ChargeLine,
     charges_post,
@@ -361,3 +369,47 @@ def test_the_claims_export_command_refuses_bad_arguments_cleanly(
     assert claim.status == Status.READY
     assert not ClaimBatch.objects.exists()
     assert not target.exists()
+
+
+def test_the_export_reads_and_writes_a_batch_in_a_number_of_queries_that_does_not_grow_per_claim(
+    practice, biller, service_codes
+):
+    def patient_with_two_coverages():
+        coverage = factories.CoverageFactory()
+        factories.CoverageFactory(patient=coverage.patient, order=2)
+        return coverage
+
+    def export_counting_queries() -> tuple[ClaimBatch, int]:
+        with CaptureQueriesContext(connection) as queries:
+            batch = claims_export(acting_user=biller)
+        return batch, len(queries)
+
+    # A first export (its sequences and lookups are created then) of two primary claims
+    # whose patients have a secondary coverage; one primary payer pays by remittance, the
+    # other by hand, so each batch below carries a secondary claim too.
+    by_remittance, by_hand = (
+        ready_claim(bill_visit(patient_with_two_coverages(), service_codes, biller), biller)
+        for _ in range(2)
+    )
+    claims_export(acting_user=biller)
+    by_remittance.refresh_from_db()
+    by_hand.refresh_from_db()
+    pay_primary(by_remittance, biller, adjustments=[("CO", "45", Decimal("10.00"))])
+    claim_status_set(acting_user=biller, claim=by_hand, to_status=Status.PAID)
+
+    def ready_batch(primary: Claim, fresh: int) -> None:
+        secondary = claim_secondary_create(acting_user=biller, primary=primary)
+        claim_mark_ready(acting_user=biller, claim=secondary)
+        for _ in range(fresh):
+            ready_claim(bill_visit(patient_with_two_coverages(), service_codes, biller), biller)
+
+    ready_batch(by_remittance, fresh=1)
+    small, small_queries = export_counting_queries()
+    ready_batch(by_hand, fresh=9)
+    large, large_queries = export_counting_queries()
+    assert (small.claim_count, large.claim_count) == (2, 10)
+    assert validate_837(large.content) == []
+    assert large_queries == small_queries
+    assert small_queries <= 35
+    assert Claim.objects.filter(batch=large, status=Status.SUBMITTED).count() == 10
+    assert ClaimStatusChange.objects.filter(to_status=Status.SUBMITTED).count() == 14

@@ -13,6 +13,8 @@ from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Value, prefetch_related_objects
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from practicedesk.billing.ledger import (
@@ -367,8 +369,14 @@ def claim_create(
 
 def claim_scrub(claim: Claim) -> list[str]:
     """Every problem that would get the claim rejected, in plain words (empty: clean)."""
+    prefetch_related_objects([claim], "appointment__diagnoses", claim837.claim_lines_prefetch())
+    return claim_problems(claim, Organization.objects.first())
+
+
+def claim_problems(claim: Claim, organization: Organization | None) -> list[str]:
+    """The scrubber's findings on a claim whose visit diagnoses and lines are loaded (by
+    ``claim_scrub``, or for a whole batch by ``claim837.claims_with_837_data``)."""
     problems = []
-    organization = Organization.objects.first()
     provider = claim.rendering_provider
     for label, npi in (
         ("Rendering provider", provider.npi),
@@ -393,7 +401,7 @@ def claim_scrub(claim: Claim) -> list[str]:
         except ValidationError as error:
             problems.append(f"Diagnosis {position} ({code}): {error.messages[0]}")
     pointed = set()
-    for line in claim.lines.select_related("charge__service_code"):
+    for line in claim.lines.all():
         charge = line.charge
         pointers = charge.diagnosis_pointers or []
         if not pointers:
@@ -894,11 +902,12 @@ MANUAL_STEPS = (Status.DRAFT, Status.APPEALED, Status.CLOSED)
 
 
 def claim_837_problems(claim: Claim) -> list[str]:
-    """What the 837P needs beyond the scrubber's clinical and coverage checks."""
+    """What the 837P needs beyond the scrubber's clinical and coverage checks (reads the
+    claim's lines as ``claim_problems`` has them loaded)."""
     problems = []
     if not claim.payer.payer_id:
         problems.append(f"{claim.payer} has no payer id; add it on the payer's page.")
-    line_count = claim.lines.count()
+    line_count = len(claim.lines.all())
     if line_count > claim837.MAX_LINES:
         problems.append(
             f"The claim has {line_count} lines; an electronic claim takes at most "
@@ -974,6 +983,10 @@ def claim_step(*, acting_user: User, claim: Claim, to_status: str, note: str = "
     return claim
 
 
+# Progress of an export is reported every this many claims (a report is a database write).
+EXPORT_PROGRESS_STEP = 500
+
+
 def practice_envelope(organization: Organization, *, icn: int, gcn: int) -> claim837.Envelope:
     return claim837.Envelope(
         sender_id=settings.X12_SENDER_ID,
@@ -1021,36 +1034,21 @@ def claims_export(
         raise ValidationError(
             f"There are no ready claims{which} to export; mark claims ready first."
         )
-    claims = list(
-        Claim.objects.filter(pk__in=ids)
-        .select_related(
-            "patient",
-            "payer",
-            "coverage__payer",
-            "coverage__patient",
-            "billing_location",
-            "rendering_provider",
-            "appointment",
-            "primary_claim__payer",
-            "primary_claim__coverage__payer",
-            "primary_claim__coverage__patient",
-        )
-        .prefetch_related("appointment__diagnoses")
-        .order_by("pk")
-    )
+    claims = list(claim837.claims_with_837_data(Claim.objects.filter(pk__in=ids)).order_by("pk"))
     total = len(claims)
     exported: list[Claim] = []
     skipped: list[tuple[str, list[str]]] = []
     data: list[claim837.Claim837] = []
     report(0, total, f"Scrubbing {total} ready claim{'s' if total != 1 else ''}")
     for index, claim in enumerate(claims, start=1):
-        problems = claim_scrub(claim)
+        problems = claim_problems(claim, organization)
         if problems:
             skipped.append((claim.claim_number, problems))
         else:
             data.append(claim837.claim_837_data(claim, organization))
             exported.append(claim)
-        report(index, total, f"Scrubbed {index} of {total}")
+        if index % EXPORT_PROGRESS_STEP == 0 or index == total:
+            report(index, total, f"Scrubbed {index} of {total}")
     if not exported:
         raise ValidationError(
             [
@@ -1081,15 +1079,9 @@ def claims_export(
         content=text,
         created_by=acting_user,
     )
-    for claim in exported:
-        claim.batch = batch
-        claim.save(update_fields=["batch"])
-        claim_status_set(
-            acting_user=acting_user,
-            claim=claim,
-            to_status=Status.SUBMITTED,
-            note=f"837P batch {icn:09d}",
-        )
+    submitted_at = claims_submit(
+        acting_user=acting_user, claims=exported, batch=batch, note=f"837P batch {icn:09d}"
+    )
     audit_event_record(
         action=AuditEvent.Action.ACTION,
         user=acting_user,
@@ -1100,11 +1092,55 @@ def claims_export(
             "group": gcn,
             "claims": [claim.claim_number for claim in exported],
             "skipped": dict(skipped),
+            # The claims change in bulk, which django-auditlog does not see: this event is
+            # their change record (with one ClaimStatusChange row per claim).
+            "changed": {
+                "status": [Status.READY.value, Status.SUBMITTED.value],
+                "batch": batch.pk,
+                "first_submitted_at": submitted_at.isoformat(),
+            },
         },
     )
     report(total, total, f"Done: {len(exported)} submitted, {len(skipped)} skipped")
     batch.skipped = skipped
     return batch
+
+
+def claims_submit(
+    *, acting_user: User | None, claims: list[Claim], batch: ClaimBatch, note: str
+) -> datetime.datetime:
+    """Mark ready ``claims`` submitted in ``batch`` with a constant number of queries: one
+    UPDATE of the claims and one bulk insert of their status changes (split in batches only
+    where the database caps a query's parameters, as SQLite does). A claim submitted for the
+    first time gets ``first_submitted_at`` now; that time is returned.
+
+    The bulk writes send no model signals, so django-auditlog records no per-claim change:
+    the caller records one audit event for the batch.
+    """
+    not_ready = [claim.claim_number for claim in claims if claim.status != Status.READY]
+    if not_ready:
+        raise ValidationError(f"Only ready claims can be submitted: {', '.join(not_ready)}.")
+    now = timezone.now()
+    Claim.objects.filter(pk__in=[claim.pk for claim in claims]).update(
+        batch=batch,
+        status=Status.SUBMITTED,
+        first_submitted_at=Coalesce("first_submitted_at", Value(now)),
+    )
+    ClaimStatusChange.objects.bulk_create(
+        ClaimStatusChange(
+            claim=claim,
+            from_status=Status.READY,
+            to_status=Status.SUBMITTED,
+            by=acting_user,
+            note=note[:300],
+        )
+        for claim in claims
+    )
+    for claim in claims:
+        claim.batch = batch
+        claim.status = Status.SUBMITTED
+        claim.first_submitted_at = claim.first_submitted_at or now
+    return now
 
 
 # Payments: receipt and allocation, credit, refunds, returned checks (NSF), write-offs,

@@ -3,7 +3,9 @@
 Two halves. ``claims_837`` writes one interchange (ISA/IEA) with one functional group
 (GS/GE, GS08 005010X222A1) and one transaction (ST/SE) from plain dataclasses; it touches no
 database. ``claim_837_data`` reads one ``Claim`` (its visit, lines, diagnoses, coverage and,
-for a secondary claim, the primary payer's adjudication) into those dataclasses.
+for a secondary claim, the primary payer's adjudication) into those dataclasses, from the
+relations ``claims_with_837_data`` loads for a whole batch of claims in a fixed number of
+queries.
 
 The loops written:
 
@@ -32,11 +34,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Max, Q
+from django.db.models import Prefetch, QuerySet
 
-from practicedesk.billing.models import Claim, LedgerEntry, RemittanceLine
-from practicedesk.billing.selectors import balance
+from practicedesk.billing.models import Claim, ClaimLine, LedgerEntry, RemittanceLine
 from practicedesk.core.models import Organization
+from practicedesk.patients.models import Coverage
 
 SEGMENT_TERMINATOR = "~"
 ELEMENT_SEPARATOR = "*"
@@ -620,6 +622,49 @@ def other_payer_of(coverage, *, responsibility: str) -> OtherPayer:
     )
 
 
+def claim_lines_prefetch() -> Prefetch:
+    """A claim's lines in line order, with their charges and service codes."""
+    return Prefetch(
+        "lines",
+        queryset=ClaimLine.objects.select_related("charge__service_code").order_by("line_number"),
+    )
+
+
+def claims_with_837_data(claims: QuerySet[Claim]) -> QuerySet[Claim]:
+    """``claims`` with everything the scrubber and ``claim_837_data`` read, loaded in a fixed
+    number of queries however many claims there are: the visit's diagnoses, the lines, the
+    patient's other coverages and, for a secondary claim, its primary claim's remittance
+    lines, payer payments and status changes."""
+    payer_payments = LedgerEntry.objects.filter(
+        responsibility=LedgerEntry.Responsibility.INSURANCE,
+        kind__in=[LedgerEntry.Kind.PAYMENT, LedgerEntry.Kind.REVERSAL],
+    ).select_related("reverses")
+    return claims.select_related(
+        "patient",
+        "payer",
+        "coverage__payer",
+        "coverage__patient",
+        "billing_location",
+        "rendering_provider",
+        "appointment",
+        "primary_claim__payer",
+        "primary_claim__coverage__payer",
+        "primary_claim__coverage__patient",
+    ).prefetch_related(
+        "appointment__diagnoses",
+        claim_lines_prefetch(),
+        Prefetch("patient__coverages", queryset=Coverage.objects.select_related("payer")),
+        Prefetch(
+            "primary_claim__remittance_lines",
+            queryset=RemittanceLine.objects.filter(charge__isnull=False)
+            .select_related("remittance", "charge__service_code")
+            .order_by("pk"),
+        ),
+        Prefetch("primary_claim__ledger_entries", queryset=payer_payments),
+        "primary_claim__status_changes",
+    )
+
+
 def primary_adjudication(
     primary: Claim,
 ) -> tuple[dict[int, LineAdjudication], Decimal, datetime.date | None]:
@@ -627,16 +672,12 @@ def primary_adjudication(
 
     Returns (adjudication by charge id, amount paid, date adjudicated). Without remittance
     lines (a payment posted by hand), the amount is what the ledger holds as that payer's
-    payments on the claim, dated by the latest of them.
+    payments on the claim (reversals of payments included), dated by the latest of them.
+    Reads the relations ``claims_with_837_data`` prefetches on the primary claim.
     """
     by_charge: dict[int, LineAdjudication] = {}
     adjustments: dict[int, dict[tuple[str, str], Decimal]] = defaultdict(dict)
-    remittance_lines = (
-        RemittanceLine.objects.filter(claim=primary, charge__isnull=False)
-        .select_related("remittance", "charge__service_code")
-        .order_by("pk")
-    )
-    for line in remittance_lines:
+    for line in primary.remittance_lines.all():
         remittance = line.remittance
         on = remittance.payment_date or remittance.imported_at.date()
         charge = line.charge
@@ -667,21 +708,29 @@ def primary_adjudication(
         paid = sum((a.paid for a in by_charge.values()), Decimal("0.00"))
         return by_charge, paid, max(a.adjudicated_on for a in by_charge.values())
     payment = LedgerEntry.Kind.PAYMENT
-    payments = LedgerEntry.objects.filter(
-        claim=primary,
-        payer_id=primary.payer_id,
-        responsibility=LedgerEntry.Responsibility.INSURANCE,
-    ).filter(Q(kind=payment) | Q(kind=LedgerEntry.Kind.REVERSAL, reverses__kind=payment))
-    last_payment = payments.aggregate(last=Max("posted_on"))["last"]
-    decided = primary.status_changes.filter(
-        to_status__in=[Claim.Status.PAID, Claim.Status.PARTIALLY_PAID, Claim.Status.DENIED]
-    ).aggregate(last=Max("at"))["last"]
+    payments = [
+        entry
+        for entry in primary.ledger_entries.all()
+        if entry.payer_id == primary.payer_id
+        and (entry.kind == payment or (entry.reverses and entry.reverses.kind == payment))
+    ]
+    last_payment = max((entry.posted_on for entry in payments), default=None)
+    decided = max(
+        (
+            change.at
+            for change in primary.status_changes.all()
+            if change.to_status
+            in (Claim.Status.PAID, Claim.Status.PARTIALLY_PAID, Claim.Status.DENIED)
+        ),
+        default=None,
+    )
     on = last_payment or (decided.date() if decided else None)
-    return {}, -balance(payments), on
+    return {}, -sum((entry.amount for entry in payments), Decimal("0.00")), on
 
 
 def claim_837_data(claim: Claim, organization: Organization) -> Claim837:
-    """The 837P data of one claim, read from the database."""
+    """The 837P data of one claim, from the relations ``claims_with_837_data`` loads (a claim
+    loaded without them reads each relation with its own queries)."""
     location = claim.billing_location
     coverage = claim.coverage
     patient = claim.patient
@@ -705,10 +754,10 @@ def claim_837_data(claim: Claim, organization: Organization) -> Claim837:
             )
         other_payers.append(other)
     else:
-        for other_coverage in patient.coverages.filter(order__gt=claim.payer_order).select_related(
-            "payer", "patient"
-        ):
-            if other_coverage.is_active_on(claim.date_of_service):
+        for other_coverage in patient.coverages.all():
+            if other_coverage.order > claim.payer_order and other_coverage.is_active_on(
+                claim.date_of_service
+            ):
                 other_payers.append(
                     other_payer_of(
                         other_coverage,
@@ -718,7 +767,7 @@ def claim_837_data(claim: Claim, organization: Organization) -> Claim837:
                 break
 
     lines = []
-    for claim_line in claim.lines.select_related("charge__service_code").order_by("line_number"):
+    for claim_line in claim.lines.all():
         charge = claim_line.charge
         adjudication = adjudications.get(charge.pk)
         lines.append(
