@@ -13,6 +13,8 @@ from practicedesk.billing.models import ZERO, LedgerEntry
 from practicedesk.billing.snapshots import receivables_changed
 
 CENT = Decimal("0.01")
+# What ``entries_post`` leaves to the database to check.
+FOREIGN_KEYS = [field.name for field in LedgerEntry._meta.concrete_fields if field.is_relation]
 
 
 def money(value) -> Decimal:
@@ -40,6 +42,35 @@ def entry_post(
     posted_on: datetime.date | None = None,
     **links,
 ) -> LedgerEntry:
+    entry = entry_new(
+        kind=kind,
+        amount=amount,
+        responsibility=responsibility,
+        patient_id=patient_id,
+        acting_user=acting_user,
+        posted_on=posted_on,
+        **links,
+    )
+    entry.full_clean()
+    entry.save()
+    receivables_changed(entry.posted_on)
+    return entry
+
+
+def entry_new(
+    *,
+    kind: str,
+    amount: Decimal,
+    responsibility: str,
+    patient_id: int,
+    acting_user=None,
+    posted_on: datetime.date | None = None,
+    **links,
+) -> LedgerEntry:
+    """An entry ready to post, not saved: its amount checked, its place copied (``_place``).
+
+    ``entry_post`` saves one at once; ``entries_post`` saves a batch of them.
+    """
     amount = money(amount)
     if amount == ZERO and kind != LedgerEntry.Kind.TRANSFER:
         raise ValidationError("A ledger entry of 0.00 posts nothing.")
@@ -53,10 +84,25 @@ def entry_post(
         **links,
     )
     _place(entry)
-    entry.full_clean()
-    entry.save()
-    receivables_changed(entry.posted_on)
     return entry
+
+
+def entries_post(entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    """Post entries made by ``entry_new`` (or ``transfer_entries``) with one bulk INSERT.
+
+    Each is validated as ``entry_post`` validates it, except that its foreign keys are not
+    looked up one by one: the database refuses a missing row all the same. The related rows
+    they name (a remittance line made in the same batch) must be saved first. No model signal
+    is sent, so the caller records what it posted (an audit event of the business action).
+    """
+    for entry in entries:
+        if entry.pk is not None:
+            raise ValidationError("Ledger entries are append-only; post a reversal instead.")
+        entry.full_clean(exclude=FOREIGN_KEYS, validate_constraints=False)
+    LedgerEntry.objects.bulk_create(entries)
+    if entries:
+        receivables_changed(min(entry.posted_on for entry in entries))
+    return entries
 
 
 def _place(entry: LedgerEntry) -> None:
@@ -102,7 +148,28 @@ def entry_reverse(*, entry: LedgerEntry, acting_user=None, memo: str = "") -> Le
 def _transfer(
     *, charge, claim, payer, amount: Decimal, to: str, acting_user=None, memo: str = "", **links
 ) -> tuple[LedgerEntry, LedgerEntry]:
-    """Move ``amount`` of a line between its payer and the patient: out of one, into the other.
+    """Move ``amount`` of a line between its payer and the patient: out of one, into the other."""
+    pair = transfer_entries(
+        charge=charge,
+        claim=claim,
+        payer=payer,
+        amount=amount,
+        to=to,
+        acting_user=acting_user,
+        memo=memo,
+        **links,
+    )
+    for entry in pair:
+        entry.full_clean()
+        entry.save()
+    receivables_changed(pair[0].posted_on)
+    return pair
+
+
+def transfer_entries(
+    *, charge, claim, payer, amount: Decimal, to: str, acting_user=None, memo: str = "", **links
+) -> tuple[LedgerEntry, LedgerEntry]:
+    """The pair of entries (not saved) that moves ``amount`` of a line to ``to``'s side.
 
     The payer's side of the pair names ``payer``; the patient's side names no payer.
     """
@@ -118,13 +185,13 @@ def _transfer(
         "memo": memo,
         **links,
     }
-    out = entry_post(
+    out = entry_new(
         amount=-amount,
         responsibility=source,
         payer=payer if source == insurance else None,
         **common,
     )
-    into = entry_post(
+    into = entry_new(
         amount=amount, responsibility=to, payer=payer if to == insurance else None, **common
     )
     return out, into

@@ -23,7 +23,9 @@ from django.utils import timezone
 from practicedesk.billing.ledger import round_money
 from practicedesk.billing.models import (
     ZERO,
+    Claim,
     Fee,
+    LedgerEntry,
     ReconciliationItem,
     Remittance,
     RemittanceLine,
@@ -103,6 +105,52 @@ def remittance_import_notes(remittance: Remittance) -> dict:
         .first()
     )
     return event.detail if event is not None else {}
+
+
+def claim_balances(claims: list[Claim]) -> dict[int, Decimal]:
+    """``selectors.claim_balance`` of many claims at once, by claim id, in one query: what
+    each claim's payer still owes on the claim's service lines."""
+    payers = {claim.pk: claim.payer_id for claim in claims}
+    balances = dict.fromkeys(payers, ZERO)
+    rows = (
+        LedgerEntry.objects.filter(
+            charge__claim_lines__claim__in=list(payers),
+            payer_id__in=set(payers.values()),
+            responsibility=LedgerEntry.Responsibility.INSURANCE,
+        )
+        .values_list("charge__claim_lines__claim", "payer_id")
+        .annotate(total=MoneySum("amount"))
+        .order_by()
+    )
+    for claim_id, payer_id, total in rows:
+        if payers[claim_id] == payer_id:
+            balances[claim_id] = total
+    return balances
+
+
+class ContractedFees:
+    """A payer's fees for some service codes, read in one query: ``selectors.fee_in_force``
+    for any of those codes and any day without a query each."""
+
+    def __init__(self, payer_id: int, service_code_ids: set[int]):
+        self.by_code: dict[int, list[Fee]] = {}
+        fees = Fee.objects.filter(
+            fee_schedule__payer_id=payer_id, service_code_id__in=service_code_ids
+        ).select_related("fee_schedule")
+        # The schedule that took effect last comes first (the later one made, on a tie).
+        for fee in sorted(
+            fees, key=lambda fee: (fee.fee_schedule.effective_from, fee.fee_schedule_id)
+        ):
+            self.by_code.setdefault(fee.service_code_id, []).insert(0, fee)
+
+    def in_force(self, service_code_id: int, on: datetime.date) -> Fee | None:
+        for fee in self.by_code.get(service_code_id, ()):
+            schedule = fee.fee_schedule
+            if schedule.effective_from <= on and (
+                schedule.effective_to is None or schedule.effective_to >= on
+            ):
+                return fee
+        return None
 
 
 def reconciliation_items(*, status: str | None = None) -> QuerySet[ReconciliationItem]:

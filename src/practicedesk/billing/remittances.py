@@ -60,19 +60,26 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from practicedesk.billing.ledger import entry_post, entry_reverse, round_money, transfer_to_patient
+from practicedesk.billing.ledger import (
+    entries_post,
+    entry_new,
+    entry_reverse,
+    round_money,
+    transfer_entries,
+)
 from practicedesk.billing.models import (
     ZERO,
     Claim,
     ClaimLine,
+    ClaimStatusChange,
     LedgerEntry,
     ReconciliationItem,
     Remittance,
     RemittanceLine,
     Underpayment,
 )
-from practicedesk.billing.selectors import claim_balance, fee_in_force
-from practicedesk.billing.services import claim_status_set
+from practicedesk.billing.remittance_selectors import ContractedFees, claim_balances
+from practicedesk.billing.services import CLAIM_NEXT
 from practicedesk.billing.x12.remittance835 import (
     ADJUSTMENT_GROUPS,
     Adjustment,
@@ -89,6 +96,7 @@ from practicedesk.patients.models import Payer
 Status = Claim.Status
 Kind = LedgerEntry.Kind
 INSURANCE = LedgerEntry.Responsibility.INSURANCE
+PATIENT = LedgerEntry.Responsibility.PATIENT
 
 # Claims in these states are with the payer, so a remittance about them can be posted.
 POSTABLE_STATUSES = {
@@ -355,7 +363,14 @@ class RemittanceImportError(ValidationError):
 
 
 class TransactionPoster:
-    """Posts one 835 transaction inside the caller's database transaction."""
+    """Posts one 835 transaction inside the caller's database transaction.
+
+    It reads what it needs up front (the claims and their lines, their balances, the payer's
+    fees) and keeps what it writes (remittance lines, ledger entries, reconciliation items,
+    underpayments, claim status changes) until ``flush`` writes each kind in one statement, so
+    the queries do not grow with the lines of the file. Those writes send no model signals:
+    the ``remittance_import`` audit event says what was written.
+    """
 
     def __init__(
         self, *, txn: Transaction835, sha256: str, acting_user: User | None, result: ImportResult
@@ -363,6 +378,7 @@ class TransactionPoster:
         self.txn = txn
         self.sha256 = sha256
         self.acting_user = acting_user
+        self.today = timezone.localdate()  # the day every entry of the payment is posted
         self.warnings = result.warnings
         self.report = TransactionReport(
             control_number=txn.control_number,
@@ -376,6 +392,20 @@ class TransactionPoster:
         self.remittance: Remittance | None = None
         self.claims: dict[str, Claim] = {}
         self.claim_lines: dict[int, list[ClaimLine]] = {}
+        # Read before posting: each claim's balance, and the fees of its payer.
+        self.balances: dict[int, Decimal] = {}
+        self.fees: ContractedFees | None = None
+        # What this transaction posted to payers, by (charge id, payer id): with ``balances``,
+        # every claim's balance as it is now.
+        self.posted_to_payers: dict[tuple[int, int], Decimal] = {}
+        # Made, not yet written (see ``flush``).
+        self.new_lines: list[RemittanceLine] = []
+        self.new_entries: list[LedgerEntry] = []
+        self.new_items: list[ReconciliationItem] = []
+        self.new_underpayments: list[Underpayment] = []
+        self.new_status_changes: list[ClaimStatusChange] = []
+        self.changed_claims: dict[int, Claim] = {}
+        self.written: dict[str, int] = {}
 
     # Set-up
 
@@ -412,6 +442,7 @@ class TransactionPoster:
             )
             return self.report
         self.payer = payer
+        self.load_balances_and_fees()
         self.remittance = Remittance(
             file_sha256=self.sha256,
             transaction_control_number=self.txn.control_number[:30],
@@ -432,6 +463,7 @@ class TransactionPoster:
         for plb in self.txn.provider_adjustments:
             self.post_provider_adjustment(plb)
         self.check_totals()
+        self.flush()
         audit_event_record(
             action=AuditEvent.Action.ACTION,
             user=self.acting_user,
@@ -441,6 +473,10 @@ class TransactionPoster:
             detail={
                 **{k: v for k, v in self.report.as_dict().items() if k != "skipped"},
                 "warnings": self.warnings[:MAX_LISTED],
+                # Written in bulk, which django-auditlog does not see: this event is their
+                # record. Each row names the remittance (entries through their remittance
+                # line); each claim's status change is a ClaimStatusChange row.
+                "written": self.written,
             },
         )
         return self.report
@@ -455,11 +491,63 @@ class TransactionPoster:
         self.claims = {claim.claim_number: claim for claim in claims}
         lines = (
             ClaimLine.objects.filter(claim__in=self.claims.values())
-            .select_related("charge__service_code")
+            .select_related("charge__service_code", "charge__appointment")
             .order_by("claim_id", "line_number")
         )
         for line in lines:
             self.claim_lines.setdefault(line.claim_id, []).append(line)
+
+    def load_balances_and_fees(self) -> None:
+        """What the payer's claims owe before this payment, and the payer's fees for them."""
+        claims = [claim for claim in self.claims.values() if claim.payer_id == self.payer.pk]
+        self.balances = claim_balances(claims)
+        lines = [line for claim in claims for line in self.claim_lines.get(claim.pk, ())]
+        codes = {line.charge.service_code_id for line in lines}
+        self.fees = ContractedFees(self.payer.pk, codes)
+
+    def flush(self) -> None:
+        """Write what was made since the last flush, one statement per kind of row."""
+        RemittanceLine.objects.bulk_create(self.new_lines)
+        entries_post(self.new_entries)
+        ReconciliationItem.objects.bulk_create(self.new_items)
+        Underpayment.objects.bulk_create(self.new_underpayments)
+        ClaimStatusChange.objects.bulk_create(self.new_status_changes)
+        changes: dict[tuple[str, str], list[int]] = {}
+        for claim in self.changed_claims.values():
+            changes.setdefault((claim.status, claim.denial_reason), []).append(claim.pk)
+        for (status, denial_reason), ids in changes.items():
+            Claim.objects.filter(pk__in=ids).update(status=status, denial_reason=denial_reason)
+        made = {
+            "remittance_lines": self.new_lines,
+            "ledger_entries": self.new_entries,
+            "reconciliation_items": self.new_items,
+            "underpayments": self.new_underpayments,
+            "claim_status_changes": self.new_status_changes,
+        }
+        for name, rows in made.items():
+            self.written[name] = self.written.get(name, 0) + len(rows)
+            rows.clear()
+        self.changed_claims.clear()
+
+    def post_entries(self, *entries: LedgerEntry, saved: bool = False) -> None:
+        """Count entries into the claims' balances; keep them for ``flush`` unless ``saved``."""
+        for entry in entries:
+            if entry.responsibility == INSURANCE and entry.payer_id is not None:
+                key = (entry.charge_id, entry.payer_id)
+                self.posted_to_payers[key] = self.posted_to_payers.get(key, ZERO) + entry.amount
+        if not saved:
+            self.new_entries.extend(entries)
+
+    def claim_balance(self, claim: Claim) -> Decimal:
+        """``selectors.claim_balance`` of the claim, read before posting plus what was posted."""
+        posted = sum(
+            (
+                self.posted_to_payers.get((line.charge_id, claim.payer_id), ZERO)
+                for line in self.claim_lines.get(claim.pk, ())
+            ),
+            ZERO,
+        )
+        return self.balances[claim.pk] + posted
 
     def identify_payer(self) -> Payer:
         txn = self.txn
@@ -503,12 +591,13 @@ class TransactionPoster:
         self, *, claim_number: str, description: str, amount: Decimal, money: bool = True
     ) -> ReconciliationItem:
         """Keep something that cannot be placed for a biller; ``money``: it is payment money."""
-        item = ReconciliationItem.objects.create(
+        item = ReconciliationItem(
             remittance=self.remittance,
             claim_number=claim_number[:40],
             description=description[:300],
             amount=amount,
         )
+        self.new_items.append(item)
         self.report.reconciliation_items += 1
         if money:
             self.report.held_for_reconciliation += amount
@@ -538,7 +627,7 @@ class TransactionPoster:
             service_date = line.service_date or claim_payment.statement_from
         if service_date is None and claim_line is not None:
             service_date = claim_line.charge.date_of_service
-        return RemittanceLine.objects.create(
+        remittance_line = RemittanceLine(
             remittance=self.remittance,
             claim_number=claim_payment.patient_control_number[:40],
             claim=claim,
@@ -552,6 +641,8 @@ class TransactionPoster:
             adjustments=[adjustment.as_list() for adjustment in adjustments],
             service_date=service_date,
         )
+        self.new_lines.append(remittance_line)
+        return remittance_line
 
     def hold_claim(self, claim_payment: ClaimPayment, claim: Claim | None, reason: str) -> None:
         for line in claim_payment.lines or [None]:
@@ -675,15 +766,18 @@ class TransactionPoster:
         if claim_payment.is_reversal and self.reverse_earlier(claim, charge, line, memo):
             return
         if line.paid != ZERO:
-            entry_post(
-                kind=Kind.PAYMENT,
-                amount=-line.paid,
-                responsibility=INSURANCE,
-                patient_id=charge.patient_id,
-                acting_user=self.acting_user,
-                payer=claim.payer,
-                memo=memo,
-                **links,
+            self.post_entries(
+                entry_new(
+                    kind=Kind.PAYMENT,
+                    amount=-line.paid,
+                    responsibility=INSURANCE,
+                    patient_id=charge.patient_id,
+                    acting_user=self.acting_user,
+                    posted_on=self.today,
+                    payer=claim.payer,
+                    memo=memo,
+                    **links,
+                )
             )
         if claim_payment.status_code == DENIED_CODE:
             return  # the denial is worked from the denial queue; its balance stays with the payer
@@ -702,27 +796,34 @@ class TransactionPoster:
         text = f"{memo} {carc_text(adjustment.group, adjustment.reason)}"[:200]
         codes = {"adjustment_group": adjustment.group, "adjustment_reason": adjustment.reason[:5]}
         if adjustment.group == "PR":
-            transfer_to_patient(
-                charge=charge,
-                claim=claim,
-                payer=claim.payer,
-                amount=adjustment.amount,
-                acting_user=self.acting_user,
-                memo=text,
-                remittance_line=links["remittance_line"],
-                **codes,
+            self.post_entries(
+                *transfer_entries(
+                    charge=charge,
+                    claim=claim,
+                    payer=claim.payer,
+                    amount=adjustment.amount,
+                    to=PATIENT,
+                    acting_user=self.acting_user,
+                    posted_on=self.today,
+                    memo=text,
+                    remittance_line=links["remittance_line"],
+                    **codes,
+                )
             )
         elif adjustment.group in ADJUSTMENT_GROUPS:
-            entry_post(
-                kind=Kind.ADJUSTMENT,
-                amount=-adjustment.amount,
-                responsibility=INSURANCE,
-                patient_id=charge.patient_id,
-                acting_user=self.acting_user,
-                payer=claim.payer,
-                memo=text,
-                **codes,
-                **links,
+            self.post_entries(
+                entry_new(
+                    kind=Kind.ADJUSTMENT,
+                    amount=-adjustment.amount,
+                    responsibility=INSURANCE,
+                    patient_id=charge.patient_id,
+                    acting_user=self.acting_user,
+                    posted_on=self.today,
+                    payer=claim.payer,
+                    memo=text,
+                    **codes,
+                    **links,
+                )
             )
         else:
             self.hold(
@@ -735,7 +836,12 @@ class TransactionPoster:
             )
 
     def reverse_earlier(self, claim: Claim, charge, line: ServiceLine, memo: str) -> bool:
-        """Reverse the entries of the earlier posting this reversal line undoes, if found."""
+        """Reverse the entries of the earlier posting this reversal line undoes, if found.
+
+        Rare, so posted one by one: what was made before is written first, so that an earlier
+        reversal in the same file counts.
+        """
+        self.flush()
         earlier_lines = (
             RemittanceLine.objects.filter(claim=claim, charge=charge, paid=-line.paid)
             .exclude(claim_status_code=REVERSAL_CODE)
@@ -749,11 +855,12 @@ class TransactionPoster:
             if not entries and earlier.ledger_entries.exists():
                 continue  # already reversed by an earlier reversal
             for entry in entries:
-                entry_reverse(
+                reversal = entry_reverse(
                     entry=entry,
                     acting_user=self.acting_user,
                     memo=f"{memo}: payer reversed its payment (CLP02 22)",
                 )
+                self.post_entries(reversal, saved=True)
             return True
         self.warnings.append(
             f"Claim {claim.claim_number}: the reversal of {charge.service_code.code} "
@@ -777,40 +884,53 @@ class TransactionPoster:
         elif code in SECONDARY_CODES:
             target = Status.PAID
         else:
-            target = Status.PAID if claim_balance(claim) <= ZERO else Status.PARTIALLY_PAID
+            target = Status.PAID if self.claim_balance(claim) <= ZERO else Status.PARTIALLY_PAID
         note = f"ERA {self.txn.trace_number}: {CLAIM_STATUS_CODES.get(code, code)}"
         if claim.status != target:
-            try:
-                claim_status_set(
-                    acting_user=self.acting_user, claim=claim, to_status=target, note=note
-                )
-            except ValidationError as error:
+            if target not in CLAIM_NEXT.get(claim.status, ()):
                 self.hold(
                     claim_number=claim.claim_number,
-                    description=f"{' '.join(error.messages)} The remittance says "
+                    description=f"A {claim.get_status_display().lower()} claim cannot become "
+                    f"{Status(target).label.lower()}. The remittance says "
                     f"“{CLAIM_STATUS_CODES.get(code, code)}”; the money is posted, check the "
                     "claim's status.",
                     amount=ZERO,
                     money=False,
                 )
                 return
+            self.change_status(claim, target, note)
         if reason:
             claim.denial_reason = reason[:200]
-            claim.save(update_fields=["denial_reason"])
+            self.changed_claims[claim.pk] = claim
+
+    def change_status(self, claim: Claim, to_status: str, note: str) -> None:
+        """``services.claim_status_set`` for a move it allows (checked by the caller), written
+        by ``flush`` with the other claims' changes."""
+        self.new_status_changes.append(
+            ClaimStatusChange(
+                claim=claim,
+                from_status=claim.status,
+                to_status=to_status,
+                by=self.acting_user,
+                note=note[:300],
+            )
+        )
+        claim.status = to_status
+        self.changed_claims[claim.pk] = claim
 
     def check_underpayment(
         self, claim: Claim, claim_line: ClaimLine, remittance_line: RemittanceLine
     ) -> None:
         charge = claim_line.charge
         on = remittance_line.service_date or charge.date_of_service
-        fee = fee_in_force(charge.service_code_id, on, claim.payer_id)
+        fee = self.fees.in_force(charge.service_code_id, on)
         if fee is None:
             return
         contracted = round_money(fee.amount * charge.units)
         expected = min(contracted, remittance_line.billed) - remittance_line.patient_responsibility
         difference = expected - remittance_line.paid
         if difference > underpayment_tolerance():
-            Underpayment.objects.create(
+            underpayment = Underpayment(
                 remittance_line=remittance_line,
                 claim=claim,
                 contracted=contracted,
@@ -818,6 +938,7 @@ class TransactionPoster:
                 paid=remittance_line.paid,
                 difference=difference,
             )
+            self.new_underpayments.append(underpayment)
             self.report.underpayments += 1
 
     # Totals
