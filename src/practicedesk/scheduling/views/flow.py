@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -48,8 +49,10 @@ WAITING_STATUSES = (Status.ARRIVED, Status.ROOMED)
 
 def todays_appointments(location, *, with_released: bool = False):
     """Today's visits at a location, with everything a card or a row shows, in one query
-    (plus one for the patients' active alerts and one for the flow trail)."""
+    (plus one for the patients' active alerts); ``last_step_by`` names who moved each visit
+    last (the board refreshes every 15 seconds on every screen: no flow trail is loaded)."""
     today = timezone.localdate()
+    last_step = FlowEvent.objects.filter(appointment=OuterRef("pk")).order_by("-at", "-pk")
     queryset = (
         Appointment.objects.filter(
             location=location,
@@ -63,7 +66,19 @@ def todays_appointments(location, *, with_released: bool = False):
                 queryset=PatientAlert.objects.filter(is_active=True).order_by("-created_at"),
                 to_attr="active_alerts",
             ),
-            Prefetch("flow_events", queryset=FlowEvent.objects.select_related("by")),
+        )
+        .annotate(
+            last_step_by=Subquery(
+                last_step.annotate(
+                    name=Coalesce(
+                        NullIf(
+                            Trim(Concat("by__first_name", Value(" "), "by__last_name")),
+                            Value(""),
+                        ),
+                        "by__username",
+                    )
+                ).values("name")[:1]
+            )
         )
         .order_by("start", "provider__last_name")
     )
@@ -113,10 +128,6 @@ def card_for(appointment: Appointment, now, limit: int, urls=None) -> Card:
             if appointment.status in WAITING_STATUSES
             else (f"{minutes} min")
         )
-    events = list(appointment.flow_events.all())
-    last_by = ""
-    if events and events[-1].by is not None:
-        last_by = events[-1].by.get_full_name() or events[-1].by.get_username()
     return Card(
         appointment=appointment,
         minutes=minutes,
@@ -124,7 +135,7 @@ def card_for(appointment: Appointment, now, limit: int, urls=None) -> Card:
         waiting_long=appointment.status in WAITING_STATUSES
         and minutes is not None
         and minutes > limit,
-        last_by=last_by,
+        last_by=appointment.last_step_by or "",
         actions=next_actions(appointment),
         url=urls[0](appointment.pk) if urls else appointment.get_absolute_url(),
         advance_url=urls[1](appointment.pk)
