@@ -209,3 +209,14 @@ def test_a_clinician_may_move_visits_along_but_marketing_may_not(client, make_us
     client.post(url, {"to_status": Status.ROOMED})
     appointment.refresh_from_db()
     assert appointment.status == Status.ROOMED
+
+
+def test_a_card_names_who_moved_the_visit_last(desk, clinic, make_user):
+    nurse = make_user("clinician", first_name="Rosa", last_name="Nunez")
+    visit = visit_today(clinic)
+    appointment_advance(acting_user=desk.user, appointment=visit, to_status=Status.ARRIVED)
+    appointment_advance(acting_user=nurse, appointment=visit, to_status=Status.ROOMED)
+    response = board(desk, clinic)
+    [card] = next(c for c in response.context["columns"] if c["status"] == Status.ROOMED)["cards"]
+    assert card.last_by == "Rosa Nunez"
+    assert "· Rosa Nunez" in response.content.decode()
