@@ -446,7 +446,7 @@ def bench_dashboard(results: Results, quick: bool) -> None:
         values = timings(load, repeat, warmup=0)
         results.add(
             f"dashboard, month, {label} (this month computed)",
-            f"{Appointment.objects.count():,} appointments",
+            f"{results.size}: {Appointment.objects.count():,} appointments",
             unit="ms",
             values=values,
             target=("max_median", 1.0),

@@ -91,6 +91,9 @@ class ScaleSize:
 
 SCALE_SIZES = {
     "scale": ScaleSize("scale", 10, 150, 200_000, 156, 4, 0.88),
+    # The `group` demo's dimensions (8 locations, 60 providers, 50,000 patients, 100 weeks),
+    # every provider billed: the benchmark's dashboard at the group size of issue #6.
+    "scale-group": ScaleSize("scale-group", 8, 60, 50_000, 100, 6, 0.88),
     # For the benchmark's --quick runs and its SQLite part.
     "scale-quick": ScaleSize("scale-quick", 3, 24, 20_000, 26, 2, 0.9),
 }
