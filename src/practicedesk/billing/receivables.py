@@ -460,14 +460,17 @@ def denial_rate(start_date, end_date, location_id=None, provider_id=None):
 
 def first_adjudications(start_date, end_date, location_id=None, provider_id=None):
     """The status changes that were a claim's first adjudication, in the period: found from
-    the period's changes (an index range), each checked against its claim's earlier ones."""
-    earlier = ClaimStatusChange.objects.filter(
-        claim=OuterRef("claim_id"), to_status__in=ADJUDICATED, at__lt=OuterRef("at")
+    the period's changes (an index range), each checked with its claim's first one."""
+    first = Subquery(
+        ClaimStatusChange.objects.filter(claim=OuterRef("claim_id"), to_status__in=ADJUDICATED)
+        .order_by("at", "pk")
+        .values("pk")[:1]
     )
     return (
         status_changes_in(start_date, end_date, location_id, provider_id)
         .filter(to_status__in=ADJUDICATED)
-        .exclude(Exists(earlier))
+        .alias(first_id=first)
+        .filter(pk=F("first_id"))
     )
 
 
@@ -524,15 +527,20 @@ def days_between(later: str, earlier: str) -> ExpressionWrapper:
 
 
 def first_payment_entries(start_date, end_date, location_id=None, provider_id=None):
-    """The payments posted in the period on charges paid nothing before it."""
+    """The payments posted in the period on charges paid nothing before it: each checked
+    with its charge's earliest payment, one index probe (a planner left to choose joins the
+    period's payments to every payment ever posted)."""
     paid = Q(kind=Kind.PAYMENT, amount__lt=0)
-    earlier = LedgerEntry.objects.filter(
-        paid, charge=OuterRef("charge_id"), posted_on__lt=start_date
+    first_paid = Subquery(
+        LedgerEntry.objects.filter(paid, charge=OuterRef("charge_id"))
+        .order_by("posted_on")
+        .values("posted_on")[:1]
     )
     return (
         entries_posted(start_date, end_date, location_id, provider_id)
         .filter(paid, charge__isnull=False)
-        .exclude(Exists(earlier))
+        .alias(first_paid_on=first_paid)
+        .filter(first_paid_on__gte=start_date)
     )
 
 
