@@ -1,5 +1,6 @@
 """A small load generator on loopback: logged-in HTTP sessions (stdlib http.client, keep-alive,
-cookies by hand) and ``hammer``, N threads each requesting one page as fast as it answers."""
+cookies by hand) and ``hammer``, N threads each requesting one page, as fast as it answers or
+once every ``interval`` seconds (a screen that refreshes)."""
 
 import http.client
 import re
@@ -63,9 +64,11 @@ class Session:
 
 def hammer(
     host: str, port: int, path: str, *, clients: int, seconds: float, username: str,
-    password: str,
+    password: str, interval: float = 0.0,
 ) -> dict:  # fmt: skip
-    """``clients`` signed-in sessions request ``path`` back to back for ``seconds``."""
+    """``clients`` signed-in sessions request ``path`` for ``seconds``: back to back, or each
+    once every ``interval`` seconds (starting spread over the first interval; a client whose
+    answer took longer asks again at once)."""
     sessions = []
     for _ in range(clients):
         session = Session(host, port)
@@ -77,10 +80,13 @@ def hammer(
     start = threading.Event()
     deadline = [0.0]
 
-    def work(session: Session) -> None:
+    def work(session: Session, offset: float) -> None:
         start.wait()
         mine, failed = [], 0
+        due = time.perf_counter() + offset
         while time.perf_counter() < deadline[0]:
+            time.sleep(max(0.0, due - time.perf_counter()))
+            due += interval
             began = time.perf_counter()
             try:
                 status, _ = session.request("GET", path)
@@ -92,7 +98,10 @@ def hammer(
             latencies.extend(mine)
             errors[0] += failed
 
-    threads = [threading.Thread(target=work, args=(s,)) for s in sessions]
+    threads = [
+        threading.Thread(target=work, args=(session, interval * number / clients))
+        for number, session in enumerate(sessions)
+    ]
     for thread in threads:
         thread.start()
     began = time.perf_counter()

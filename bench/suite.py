@@ -232,20 +232,26 @@ def bench_http(results: Results, size: dict, quick: bool) -> None:
         board = f"/scheduling/flow/?location={location.pk}"
         clients = 20
         seconds = 6 if quick else 20
-        report = loadgen.hammer(
-            "127.0.0.1", port, board, clients=clients, seconds=seconds,
-            username="frontdesk", password=settings.DEMO_PASSWORD,
-        )  # fmt: skip
-        results.add(
-            "flow board, 20 clients (HTTP)",
-            f"{report['requests']} requests in {seconds} s",
-            unit="req/s",
-            values=report["latencies"],
-            value=report["requests"] / report["seconds"],
-            target=("max_p95", 0.300),
-            passed=report["errors"] == 0,
-            note=f"{report['errors']} errors" if report["errors"] else "",
-        )
+        # 20 screens each refreshing once a second (the board itself polls every 15 s): the
+        # latency target; then the same 20 clients back to back, for the most it serves.
+        for label, interval, target in (
+            ("flow board, 20 clients each refreshing every second (HTTP)", 1.0, 0.300),
+            ("flow board, 20 clients back to back (HTTP, saturation)", 0.0, None),
+        ):
+            report = loadgen.hammer(
+                "127.0.0.1", port, board, clients=clients, seconds=seconds,
+                username="frontdesk", password=settings.DEMO_PASSWORD, interval=interval,
+            )  # fmt: skip
+            results.add(
+                label,
+                f"{report['requests']} requests in {seconds} s",
+                unit="req/s",
+                values=report["latencies"],
+                value=report["requests"] / report["seconds"],
+                target=("max_p95", target) if target else None,
+                passed=report["errors"] == 0,
+                note=f"{report['errors']} errors" if report["errors"] else "",
+            )
 
 
 def bench_search(results: Results, quick: bool) -> None:

@@ -220,3 +220,12 @@ def test_a_card_names_who_moved_the_visit_last(desk, clinic, make_user):
     [card] = next(c for c in response.context["columns"] if c["status"] == Status.ROOMED)["cards"]
     assert card.last_by == "Rosa Nunez"
     assert "· Rosa Nunez" in response.content.decode()
+
+
+def test_every_screen_sees_a_change_on_its_next_poll(desk, clinic):
+    visit = visit_today(clinic)
+    board(desk, clinic, **HTMX)  # drawn and kept for the other screens
+    appointment_advance(acting_user=desk.user, appointment=visit, to_status=Status.ARRIVED)
+    polled = board(desk, clinic, **HTMX).content.decode()
+    arrived = polled.split('id="flow-col-arrived"')[1].split("</section>")[0]
+    assert visit.patient.last_name in arrived

@@ -5,3 +5,8 @@ class SchedulingConfig(AppConfig):
     name = "practicedesk.scheduling"
     label = "scheduling"
     verbose_name = "Scheduling and patient flow"
+
+    def ready(self):
+        from practicedesk.scheduling.board import board_watch
+
+        board_watch()

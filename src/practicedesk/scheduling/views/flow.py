@@ -13,6 +13,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+from django.http import HttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +26,7 @@ from practicedesk.core.permissions import can
 from practicedesk.core.views.generic import AreaPermissionMixin
 from practicedesk.patients.models import PatientAlert
 from practicedesk.scheduling.availability import local_datetime
+from practicedesk.scheduling.board import board_drawn
 from practicedesk.scheduling.models import Appointment, FlowEvent
 from practicedesk.scheduling.services import FLOW_NEXT, FLOW_TIMESTAMP, appointment_advance
 from practicedesk.scheduling.views.booking import (
@@ -224,15 +227,24 @@ class FlowBoardView(AreaPermissionMixin, LocationChoiceMixin, TemplateView):
     template_name = "scheduling/flow_board.html"
     partial_template_name = "scheduling/partials/flow_board.html"
 
-    def get_template_names(self):
-        if self.request.htmx and not self.request.htmx.boosted:
-            return [self.partial_template_name]
-        return [self.template_name]
+    def get(self, request, *args, **kwargs):
+        context = self.get_context_data(**kwargs)
+        if request.htmx and not request.htmx.boosted:
+            return HttpResponse(context["board"])
+        return self.render_to_response(context)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(self.get_location_context())
-        context.update(board_context(self.request, context["location"]))
+        location = context["location"]
+        can_change = can(self.request.user, AREA, "change")
+
+        def draw() -> str:
+            return render_to_string(
+                self.partial_template_name, board_context(self.request, location)
+            )
+
+        context["board"] = board_drawn(location.pk, can_change, draw) if location else draw()
         context["title"] = "Patient flow"
         context["types_css_url"] = types_stylesheet_url()
         return context
