@@ -3,9 +3,9 @@
 Every screen at a location polls the same board every 15 seconds; drawing it (hundreds of
 cards) costs far more than reading it back. A drawn board is kept per location (and whether
 its buttons show) with the minute it was drawn in (its waiting times count in minutes) and
-the board version, which any saved visit, flow step, patient, alert, room, provider or visit
-type moves on. The cache is the database's (settings.CACHES), so the new version is written in the
-same transaction as the change and seen with it, never before.
+the board version, which any saved visit of today, flow step, patient, alert, room, provider
+or visit type moves on. The cache is the database's (settings.CACHES), so the new version is
+written in the same transaction as the change and seen with it, never before.
 """
 
 import time
@@ -38,7 +38,13 @@ def board_drawn(location_id: int, can_change: bool, draw) -> str:
     return mark_safe(html)  # noqa: S308 - the board template's own rendering
 
 
-def board_changed(**kwargs) -> None:
+def board_changed(sender, instance, **kwargs) -> None:
+    # A visit on another day is on no board today (a board is redrawn each minute anyway):
+    # booking ahead, the most frequent write, costs nothing here.
+    if sender._meta.label == "scheduling.Appointment" and (
+        timezone.localdate(instance.start) != timezone.localdate()
+    ):
+        return
     cache.set(VERSION_KEY, time.time_ns(), None)
 
 
