@@ -2,10 +2,14 @@ import datetime
 import threading
 
 import pytest
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from practicedesk.core.models import AuditEvent
 from practicedesk.patients.models import Patient
 from practicedesk.scheduling.models import Appointment, Encounter, FlowEvent, ScheduleException
 from practicedesk.scheduling.services import (
@@ -230,3 +234,94 @@ def test_two_simultaneous_bookings_of_one_slot_cannot_both_win(clinic, make_user
         thread.join(timeout=30)
     assert sorted(outcomes) == ["booked", "refused"]
     assert Appointment.objects.filter(start=start).count() == 1
+
+
+def test_a_booking_runs_a_fixed_small_number_of_queries(clinic, make_user, settings):
+    """Locks (provider, patient, rooms), one query for every check, the insert and its two
+    audit records, inside the savepoint: however full the day already is. The cache is kept
+    in memory here, so that only the booking's own queries are counted."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    user = make_user("front_desk")
+    roomed = factories.AppointmentTypeFactory(name="Physical", duration_minutes=30, needs_room=True)
+    ContentType.objects.get_for_model(Appointment)  # cached for the process, like in service
+    counts = []
+    for hour in (9, 10, 11):
+        patient = factories.PatientFactory()
+        with CaptureQueriesContext(connection) as queries:
+            book(clinic, user, patient, next_weekday_at(hour), appointment_type=roomed)
+        counts.append(len(queries))
+    assert counts == [9, 9, 9], "\n".join(q["sql"][:150] for q in queries.captured_queries)
+    assert LogEntry.objects.get_for_model(Appointment).count() == 3
+    assert AuditEvent.objects.filter(name="appointment_book").count() == 3
+
+
+def test_a_visit_without_a_room_leaves_the_rooms_free(clinic, make_user):
+    user = make_user("front_desk")
+    talk = factories.AppointmentTypeFactory(
+        name="Phone call", duration_minutes=20, needs_room=False
+    )
+    second = factories.ProviderFactory()
+    factories.weekly_schedule(second, clinic["location"], weekdays=range(5))
+    roomed = factories.AppointmentTypeFactory(name="Physical", duration_minutes=30, needs_room=True)
+    call = book(clinic, user, appointment_type=talk)
+    assert call.room is None
+    visit = book(clinic, user, provider=second, appointment_type=roomed)
+    assert visit.room == clinic["rooms"][0]
+
+
+def test_leave_closes_only_that_providers_time(clinic, make_user):
+    user = make_user("front_desk")
+    start = next_weekday_at(9)
+    other = factories.ProviderFactory()
+    factories.weekly_schedule(other, clinic["location"], weekdays=range(5))
+    ScheduleException.objects.create(
+        kind="leave",
+        provider=clinic["provider"],
+        start=start - datetime.timedelta(hours=1),
+        end=start + datetime.timedelta(minutes=10),
+    )
+    with pytest.raises(ValidationError, match="holiday, block or leave"):
+        book(clinic, user, start=start)
+    assert book(clinic, user, start=start, provider=other).provider == other
+    assert book(clinic, user, start=start + datetime.timedelta(minutes=10)).start > start
+
+
+def test_a_provider_who_does_not_work_at_the_location_is_refused(clinic, make_user):
+    elsewhere = factories.ProviderFactory()
+    with pytest.raises(ValidationError, match="does not work at"):
+        book(clinic, make_user("front_desk"), provider=elsewhere)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_bookings_of_the_last_room_cannot_both_win(clinic, make_user):
+    if connection.vendor != "postgresql":
+        pytest.skip("The race is proven on PostgreSQL; SQLite serialises every writer.")
+    user = make_user("front_desk")
+    roomed = factories.AppointmentTypeFactory(name="Physical", duration_minutes=30, needs_room=True)
+    clinic["rooms"][1].is_active = False
+    clinic["rooms"][1].save()
+    second = factories.ProviderFactory()
+    factories.weekly_schedule(second, clinic["location"], weekdays=range(5))
+    start = next_weekday_at(11)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def attempt(provider):
+        from django.db import connections
+
+        try:
+            barrier.wait(timeout=10)
+            book(clinic, user, provider=provider, start=start, appointment_type=roomed)
+            outcomes.append("booked")
+        except ValidationError as error:
+            outcomes.append("refused" if "Every room" in str(error) else str(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt, args=(p,)) for p in (clinic["provider"], second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["booked", "refused"]
+    assert Appointment.objects.filter(start=start, room=clinic["rooms"][0]).count() == 1

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -212,12 +213,43 @@ def next_open_slot(
     return None
 
 
-def within_working_hours(
-    provider: Provider, location_id: int, start: datetime.datetime, end: datetime.datetime
-) -> bool:
-    day = timezone.localdate(start)
-    book = AvailabilityBook([provider], location_id, day, day)
-    return any(
-        window_location == location_id and window[0] <= start and end <= window[1]
-        for window_location, window in book.working_windows(provider.pk, day)
+def working_hours_open_sql(
+    provider_id: int, location_id: int, start: datetime.datetime, end: datetime.datetime
+) -> tuple[str, dict]:
+    """SQL for one boolean, and its parameters: the provider works at the location for all of
+    ``start``-``end``. Booking asks it in the same query as its other checks.
+
+    The same rule as the slot search: one of the day's templates covers the whole time, and no
+    holiday, block or leave (for this provider or everyone, here or everywhere) overlaps it.
+    Templates are wall-clock hours, so the visit's local times are compared with them. A visit
+    that runs past midnight is outside every template.
+    """
+    local_start, local_end = timezone.localtime(start), timezone.localtime(end)
+    day = local_start.date()
+    if local_end.date() != day:
+        return "(1 = 0)", {}
+    operations = connection.ops
+    templates = ScheduleTemplate._meta.db_table
+    exceptions = ScheduleException._meta.db_table
+    sql = (
+        f"(EXISTS (SELECT 1 FROM {templates} t WHERE t.provider_id = %(hours_provider)s"  # noqa: S608
+        " AND t.location_id = %(hours_location)s AND t.weekday = %(hours_weekday)s"
+        " AND t.effective_from <= %(hours_day)s"
+        " AND (t.effective_to IS NULL OR t.effective_to >= %(hours_day)s)"
+        " AND t.start_time <= %(hours_from)s AND t.end_time >= %(hours_to)s)"
+        f" AND NOT EXISTS (SELECT 1 FROM {exceptions} x"
+        ' WHERE x.start < %(hours_end)s AND x."end" > %(hours_start)s'
+        " AND (x.provider_id IS NULL OR x.provider_id = %(hours_provider)s)"
+        " AND (x.location_id IS NULL OR x.location_id = %(hours_location)s)))"
     )
+    params = {
+        "hours_provider": provider_id,
+        "hours_location": location_id,
+        "hours_weekday": day.weekday(),
+        "hours_day": operations.adapt_datefield_value(day),
+        "hours_from": operations.adapt_timefield_value(local_start.time()),
+        "hours_to": operations.adapt_timefield_value(local_end.time()),
+        "hours_start": operations.adapt_datetimefield_value(start),
+        "hours_end": operations.adapt_datetimefield_value(end),
+    }
+    return sql, params
