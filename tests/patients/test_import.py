@@ -184,6 +184,31 @@ def test_the_import_inserts_in_batches_never_a_query_per_row():
     assert queries(500) - queries(10) < 490 // 10
 
 
+@pytest.mark.parametrize("all_or_nothing", [False, True])
+def test_the_import_costs_a_fixed_number_of_queries_per_batch_whatever_its_rows(
+    monkeypatch, all_or_nothing
+):
+    """Every statement of an import belongs to a batch (its block of MRNs, one insert of its
+    patients, one of their consents) or to the file (the audit event): rows only decide how
+    many batches there are."""
+    from practicedesk.patients import importers
+
+    monkeypatch.setattr(importers, "BATCH_SIZE", 20)
+
+    def queries(count: int) -> int:
+        rows = [GOOD.replace("(555) 201-0001", f"(555) 300-{i:04d}") for i in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            assert run(*rows, all_or_nothing=all_or_nothing).imported == count
+        return len(captured)
+
+    queries(1)  # the MRN counter's row is created by the first import
+    one_batch = queries(20)
+    assert queries(3) == one_batch
+    per_batch = queries(40) - one_batch
+    assert queries(60) - one_batch == 2 * per_batch
+    assert 0 < per_batch <= 12
+
+
 def write_csv(tmp_path, *rows, name="patients.csv"):
     path = tmp_path / name
     path.write_bytes(csv_bytes(*rows).getvalue())

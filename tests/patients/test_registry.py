@@ -155,6 +155,55 @@ def test_name_search_uses_the_search_index():
             assert "search_name" in plan and "INDEX" in plan.upper()
 
 
+def test_the_list_shows_a_name_search_in_name_order_counted_once(manager_client):
+    for last, first in [("Thompson", "Zoella"), ("thomas", "Annika"), ("Thomas", "Beatrix")]:
+        factories.PatientFactory(last_name=last, first_name=first)
+    factories.PatientFactory(last_name="Smith", first_name="Albrecht")
+    with CaptureQueriesContext(connection) as captured:
+        page = manager_client.get("/patients/", {"q": "tho"}).content.decode()
+    assert "Albrecht" not in page
+    positions = [page.index(name) for name in ("Annika", "Beatrix", "Zoella")]
+    assert positions == sorted(positions)
+    assert sum("COUNT(" in query["sql"] for query in captured) == 1
+    backwards = manager_client.get("/patients/", {"q": "tho", "sort": "-last_name"})
+    positions = [backwards.content.decode().index(name) for name in ("Annika", "Beatrix", "Zoella")]
+    assert positions == sorted(positions, reverse=True)
+
+
+def test_on_postgresql_a_name_search_is_read_in_order_through_its_indexes():
+    """A prefix ("tho") is found and ordered by one index range, with no sort, and counted
+    from that index alone; a word that starts a first name ("zoe smi") goes through the
+    trigram index."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the indexes of migration 0003 are PostgreSQL's")
+    from practicedesk.patients.selectors import patients_by_name
+
+    factories.PatientFactory(last_name="Thomas", first_name="Zoe")
+    factories.PatientFactory(last_name="Smith", first_name="Zoe")
+
+    def plan(queryset, *settings: str) -> str:
+        sql, params = queryset.query.sql_with_params()
+        with connection.cursor() as cursor:
+            # A handful of rows would otherwise be read whole, whatever the indexes.
+            for setting in ("enable_seqscan", *settings):
+                cursor.execute(f"SET LOCAL {setting} = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            lines = [row[0] for row in cursor.fetchall()]
+            cursor.execute("RESET ALL")
+        return "\n".join(lines)
+
+    ordered = plan(patients_by_name(patient_search("tho"))[:25], "enable_sort")
+    assert "patient_name_sort_c" in ordered and "Sort" not in ordered
+    matches = patient_search("tho").exclude(status=Patient.Status.MERGED)
+    matches = matches.order_by().values("status")  # what the page's COUNT reads
+    covered = plan(matches, "enable_bitmapscan", "enable_indexscan")
+    assert "Index Only Scan using patient_name_sort_c" in covered
+    anywhere = plan(
+        patients_by_name(patient_search("zoe smi"))[:25], "enable_indexscan", "enable_indexonlyscan"
+    )
+    assert "patient_search_name_trgm" in anywhere
+
+
 def test_likely_duplicates_are_same_birthday_and_similar_name_or_same_phone():
     existing = register()
     assert [d.patient for d in likely_duplicates("Mariah", "Gonzales", existing.date_of_birth)] == [

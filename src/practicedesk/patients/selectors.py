@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models.functions import Collate
+from django.db.models.lookups import StartsWith
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch
 from django.utils import timezone
@@ -48,17 +50,43 @@ def phone_key(value: str) -> str:
     return digits[-10:] if len(digits) >= 10 else digits
 
 
+def name_sort_key() -> F | Collate:
+    """The order of the patient list by name, and what a name prefix is matched on: the
+    normalised ``search_name`` ("last first middle preferred", lower case).
+
+    On PostgreSQL it is compared byte by byte (collation "C"), the order of the index migration
+    0003 adds, so one index range both finds a prefix and returns it in order: a page of "tho"
+    reads its 25 rows instead of walking the (last_name, first_name) index past every earlier
+    name. SQLite's default collation already compares bytes.
+    """
+    if connection.vendor == "postgresql":
+        return Collate(F("search_name"), "C")
+    return F("search_name")
+
+
+def patients_by_name(queryset: QuerySet, *, descending: bool = False) -> QuerySet:
+    """Patients in name order (see ``name_sort_key``), the id settling equal names so pages
+    never overlap."""
+    key = name_sort_key()
+    if descending:
+        return queryset.order_by(key.desc(), "-pk")
+    return queryset.order_by(key.asc(), "pk")
+
+
 def _name_prefix(prefix: str) -> Q:
-    condition = Q(search_name__startswith=prefix)
-    if connection.vendor == "sqlite":
-        # SQLite's LIKE cannot use the index on a case-sensitive column; the equivalent
-        # range on the lower-cased column can (PostgreSQL uses its pattern index for LIKE).
-        condition &= Q(search_name__gte=prefix, search_name__lt=prefix + "\uffff")
-    return condition
+    if connection.vendor == "postgresql":
+        return Q(StartsWith(name_sort_key(), prefix))
+    # SQLite's LIKE cannot use the index on a case-sensitive column; the equivalent range on
+    # the lower-cased column can.
+    return Q(search_name__startswith=prefix) & Q(
+        search_name__gte=prefix, search_name__lt=prefix + "\uffff"
+    )
 
 
 def _name_word(word: str) -> Q:
-    return Q(search_name__startswith=word) | Q(search_name__contains=f" {word}")
+    """A word that starts any of the names (PostgreSQL reads the second half through its
+    trigram index on ``search_name``)."""
+    return _name_prefix(word) | Q(search_name__contains=f" {word}")
 
 
 def _name_condition(words: list[str], queryset: QuerySet) -> Q:

@@ -2,6 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 
 from practicedesk.patients.models import Patient, Payer, ReferralSource
+from practicedesk.patients.selectors import patients_by_name
 
 STATUS_BADGES = {
     Patient.Status.ACTIVE: "badge-ok",
@@ -37,7 +38,12 @@ class PatientTable(tables.Table):
             "home_location",
             "status",
         )
-        order_by = ("last_name", "first_name")
+        order_by = ("last_name",)
+
+    def order_last_name(self, queryset, is_descending):
+        """By the whole normalised name (last, first, middle), through the index the search
+        uses, so a name search's page is read in order instead of sorted."""
+        return patients_by_name(queryset, descending=is_descending), True
 
     def render_status(self, record, value):
         return format_html(

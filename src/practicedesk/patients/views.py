@@ -99,6 +99,9 @@ class PatientListView(ObjectListView):
     filterset_class = PatientFilterSet
     create_url_name = "patients:patient_create"
     template_name = "patients/patient_list.html"
+    # The table pages the list (one COUNT); ``paginate_by`` would page it a second time.
+    paginate_by = None
+    table_pagination = {"per_page": ObjectListView.paginate_by}
 
 
 class PatientDetailView(ObjectDetailView):
