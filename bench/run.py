@@ -68,7 +68,20 @@ def prepare(url: str, size: str, label: str) -> dict | None:
     print(f"== {label}: scale data ({size})", flush=True)
     if suite(url, "build", "--size", size, "--out", str(build_file)) != 0:
         return None
+    if url.startswith("postgres"):
+        vacuum(url)
     return json.loads(build_file.read_text())
+
+
+def vacuum(url: str) -> None:
+    """Clear what earlier runs' rolled-back imports left behind (dead rows are not cleared
+    where autovacuum is off) and refresh the planner's statistics."""
+    import psycopg
+
+    started = time.monotonic()
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    print(f"  vacuumed in {time.monotonic() - started:.0f} s", flush=True)
 
 
 def run_suite(url: str, size: str, label: str, quick: bool, only: str) -> dict | None:
