@@ -481,6 +481,7 @@ class Encounter(models.Model):
         indexes = [
             models.Index(fields=["status", "opened_at"]),
             models.Index(fields=["provider", "date_of_service"]),
+            models.Index(fields=["date_of_service", "status"]),
         ]
 
     def __str__(self) -> str:
