@@ -103,6 +103,9 @@ PAYER_TIMING = {
 DENIAL_RATE = {"medicare": 0.05, "medicaid": 0.10, "commercial": 0.07, "workers_comp": 0.12}
 UNDERPAID_RATE = {"medicare": 0.01, "medicaid": 0.03, "commercial": 0.06, "workers_comp": 0.08}
 NEVER_ANSWERED = 0.03
+# However the rolls fall, the underpayment queue has something to show: after this many
+# claims paid in full in a row, the next one is underpaid.
+PAID_BEFORE_AN_UNDERPAYMENT = 30
 DENIALS = [  # (CARC, remark, what the practice does about it, weight)
     ("16", "MA130", "appeal", 40),
     ("50", "N115", "appeal_or_write_off", 25),
@@ -172,6 +175,7 @@ class BillingYear:
         self.payee = EraPayee(organization.name, organization.npi, organization.tax_id)
         self.claims: dict[int, ClaimInfo] = {}
         self.ready = 0
+        self.paid_in_full = 0
         self.remits: dict[tuple[int, datetime.date], list[int]] = {}
         self.profiles: dict[int, Profile] = {}
         self.deductible_met: dict[tuple[int, int], Decimal] = {}
@@ -449,10 +453,15 @@ class BillingYear:
                         DENIALS, [weight for *_, weight in DENIALS]
                     )[0]
                     info.denial = (carc, remark, action)
-                elif roll < NEVER_ANSWERED + denial_rate + underpaid_rate:
+                elif (
+                    roll < NEVER_ANSWERED + denial_rate + underpaid_rate
+                    or self.paid_in_full >= PAID_BEFORE_AN_UNDERPAYMENT
+                ):
                     info.outcome = "underpaid"
+                    self.paid_in_full = 0
                 else:
                     info.outcome = "paid"
+                    self.paid_in_full += 1
             self.schedule_answer(info, day + datetime.timedelta(self.rng.randint(low, high)))
 
     def schedule_answer(self, info: ClaimInfo, earliest: datetime.date) -> None:
