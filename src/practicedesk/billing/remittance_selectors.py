@@ -23,9 +23,7 @@ from django.utils import timezone
 from practicedesk.billing.ledger import round_money
 from practicedesk.billing.models import (
     ZERO,
-    Claim,
     Fee,
-    LedgerEntry,
     ReconciliationItem,
     Remittance,
     RemittanceLine,
@@ -105,27 +103,6 @@ def remittance_import_notes(remittance: Remittance) -> dict:
         .first()
     )
     return event.detail if event is not None else {}
-
-
-def claim_balances(claims: list[Claim]) -> dict[int, Decimal]:
-    """``selectors.claim_balance`` of many claims at once, by claim id, in one query: what
-    each claim's payer still owes on the claim's service lines."""
-    payers = {claim.pk: claim.payer_id for claim in claims}
-    balances = dict.fromkeys(payers, ZERO)
-    rows = (
-        LedgerEntry.objects.filter(
-            charge__claim_lines__claim__in=list(payers),
-            payer_id__in=set(payers.values()),
-            responsibility=LedgerEntry.Responsibility.INSURANCE,
-        )
-        .values_list("charge__claim_lines__claim", "payer_id")
-        .annotate(total=MoneySum("amount"))
-        .order_by()
-    )
-    for claim_id, payer_id, total in rows:
-        if payers[claim_id] == payer_id:
-            balances[claim_id] = total
-    return balances
 
 
 class ContractedFees:

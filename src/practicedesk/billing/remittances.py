@@ -78,7 +78,8 @@ from practicedesk.billing.models import (
     RemittanceLine,
     Underpayment,
 )
-from practicedesk.billing.remittance_selectors import ContractedFees, claim_balances
+from practicedesk.billing.remittance_selectors import ContractedFees
+from practicedesk.billing.selectors import claim_balances
 from practicedesk.billing.services import CLAIM_NEXT
 from practicedesk.billing.x12.remittance835 import (
     ADJUSTMENT_GROUPS,

@@ -10,8 +10,7 @@ claims hold protected health information: every read of them is audited.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import DecimalField, OuterRef, Prefetch, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
@@ -25,17 +24,16 @@ from practicedesk.api.billing.filters import ChargeFilterSet, ClaimFilterSet, Fe
 from practicedesk.api.views import ApiViewSet, Conflict, CrudViewSet, restricted
 from practicedesk.billing.filters import FeeScheduleFilterSet, ServiceCodeFilterSet
 from practicedesk.billing.models import (
-    ZERO,
     Charge,
     Claim,
     ClaimLine,
     Fee,
     FeeSchedule,
-    LedgerEntry,
     ServiceCode,
     VisitDiagnosis,
     icd10_normalise,
 )
+from practicedesk.billing.selectors import claim_balance_subquery
 from practicedesk.billing.services import (
     ChargeLine,
     charge_reverse,
@@ -278,24 +276,6 @@ class ChargeViewSet(
             raise as_api_error(error) from error
         body = account_serializers.LedgerEntrySerializer(entry).data
         return Response(body, status=status.HTTP_201_CREATED)
-
-
-def claim_balance_subquery() -> Coalesce:
-    """The claim's balance as ``billing.selectors.claim_balance`` sums it: one subquery in the
-    list's query instead of one query per claim."""
-    money = DecimalField(max_digits=16, decimal_places=2)
-    entries = (
-        LedgerEntry.objects.filter(
-            charge__claim_lines__claim=OuterRef("pk"),
-            payer_id=OuterRef("payer_id"),
-            responsibility=LedgerEntry.Responsibility.INSURANCE,
-        )
-        .order_by()
-        .values("responsibility")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    return Coalesce(Subquery(entries, output_field=money), Value(ZERO), output_field=money)
 
 
 def claim_response(claim: Claim, viewset, code=status.HTTP_200_OK) -> Response:
