@@ -80,7 +80,7 @@ from practicedesk.billing.models import (
 )
 from practicedesk.billing.remittance_selectors import ContractedFees
 from practicedesk.billing.selectors import claim_balances
-from practicedesk.billing.services import CLAIM_NEXT
+from practicedesk.billing.services import claim_move_refused
 from practicedesk.billing.x12.remittance835 import (
     ADJUSTMENT_GROUPS,
     Adjustment,
@@ -888,11 +888,11 @@ class TransactionPoster:
             target = Status.PAID if self.claim_balance(claim) <= ZERO else Status.PARTIALLY_PAID
         note = f"ERA {self.txn.trace_number}: {CLAIM_STATUS_CODES.get(code, code)}"
         if claim.status != target:
-            if target not in CLAIM_NEXT.get(claim.status, ()):
+            refused = claim_move_refused(claim, target)
+            if refused:
                 self.hold(
                     claim_number=claim.claim_number,
-                    description=f"A {claim.get_status_display().lower()} claim cannot become "
-                    f"{Status(target).label.lower()}. The remittance says "
+                    description=f"{refused} The remittance says "
                     f"“{CLAIM_STATUS_CODES.get(code, code)}”; the money is posted, check the "
                     "claim's status.",
                     amount=ZERO,

@@ -134,7 +134,7 @@ def fee_in_force(
         )
         .filter(Q(fee_schedule__effective_to__isnull=True) | Q(fee_schedule__effective_to__gte=on))
         .select_related("fee_schedule")
-        .order_by("-fee_schedule__effective_from")
+        .order_by("-fee_schedule__effective_from", "-fee_schedule_id")
         .first()
     )
 

@@ -289,15 +289,22 @@ def charge_reverse(*, acting_user: User, charge: Charge, reason: str) -> Charge:
     return reversal
 
 
+def claim_move_refused(claim: Claim, to_status: str) -> str:
+    """Why the claim cannot move to ``to_status`` (its lifecycle, CLAIM_NEXT), or ""."""
+    if to_status in CLAIM_NEXT.get(claim.status, ()):
+        return ""
+    return (
+        f"A {claim.get_status_display().lower()} claim cannot become "
+        f"{Status(to_status).label.lower()}."
+    )
+
+
 def claim_status_set(
     *, acting_user: User | None, claim: Claim, to_status: str, note: str = ""
 ) -> Claim:
-    allowed = CLAIM_NEXT.get(claim.status, ())
-    if to_status not in allowed:
-        raise ValidationError(
-            f"A {claim.get_status_display().lower()} claim cannot become "
-            f"{Status(to_status).label.lower()}."
-        )
+    refused = claim_move_refused(claim, to_status)
+    if refused:
+        raise ValidationError(refused)
     ClaimStatusChange.objects.create(
         claim=claim, from_status=claim.status, to_status=to_status, by=acting_user, note=note[:300]
     )
