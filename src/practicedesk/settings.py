@@ -220,6 +220,8 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "core.workerheartbeat",
     "core.jobprogress",
     "core.sequence",
+    # Derived figures, taken again from the ledger and the records (no patient in them):
+    # the entries and records they sum are audited.
     "billing.receivablessnapshot",
     "billing.receivablessnapshotrow",
     "dashboard.kpimonth",
