@@ -1148,69 +1148,31 @@ class VisitsBuilder:
         copay = COPAYS[int(rand() * len(COPAYS))] if rand() < 0.25 else 0
         owed_by_patient = []
         memo = f"ERA EFT{claim_pk:09d}"
+
+        def era_entry(kind_, amount_, responsibility_, charge_pk, **extra):
+            self.entry(
+                kind_, amount_, responsibility_, visit.patient_id, adjudicated_on, posted,
+                charge=charge_pk, claim=claim_pk, memo=memo, by=biller, **extra,
+            )  # fmt: skip
+
         for charge_pk, amount in charges:
             allowed = round(amount * share)
             responsibility = min(copay, allowed)
             copay -= responsibility
-            self.entry(
-                kind.PAYMENT,
-                -(allowed - responsibility),
-                insurance,
-                visit.patient_id,
-                adjudicated_on,
-                posted,
-                charge=charge_pk,
-                claim=claim_pk,
-                payer=payer_pk,
-                memo=memo,
-                by=biller,
+            era_entry(
+                kind.PAYMENT, -(allowed - responsibility), insurance, charge_pk, payer=payer_pk
             )
             if amount > allowed:
-                self.entry(
-                    kind.ADJUSTMENT,
-                    -(amount - allowed),
-                    insurance,
-                    visit.patient_id,
-                    adjudicated_on,
-                    posted,
-                    charge=charge_pk,
-                    claim=claim_pk,
-                    payer=payer_pk,
-                    group="CO",
-                    reason="45",
-                    memo=memo,
-                    by=biller,
-                )
+                era_entry(
+                    kind.ADJUSTMENT, -(amount - allowed), insurance, charge_pk,
+                    payer=payer_pk, group="CO", reason="45",
+                )  # fmt: skip
             if responsibility:
-                self.entry(
-                    kind.TRANSFER,
-                    -responsibility,
-                    insurance,
-                    visit.patient_id,
-                    adjudicated_on,
-                    posted,
-                    charge=charge_pk,
-                    claim=claim_pk,
-                    payer=payer_pk,
-                    group="PR",
-                    reason="3",
-                    memo=memo,
-                    by=biller,
-                )
-                self.entry(
-                    kind.TRANSFER,
-                    responsibility,
-                    patient,
-                    visit.patient_id,
-                    adjudicated_on,
-                    posted,
-                    charge=charge_pk,
-                    claim=claim_pk,
-                    group="PR",
-                    reason="3",
-                    memo=memo,
-                    by=biller,
-                )
+                era_entry(
+                    kind.TRANSFER, -responsibility, insurance, charge_pk,
+                    payer=payer_pk, group="PR", reason="3",
+                )  # fmt: skip
+                era_entry(kind.TRANSFER, responsibility, patient, charge_pk, group="PR", reason="3")
                 owed_by_patient.append((charge_pk, responsibility))
         if owed_by_patient and rand() < 0.75:
             paid_on = adjudicated_on + datetime.timedelta(days=rint(3, 60))
