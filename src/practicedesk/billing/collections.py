@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -38,7 +38,11 @@ from practicedesk.billing.models import (
     PaymentPlan,
 )
 from practicedesk.billing.receivables import ar_entries
-from practicedesk.billing.selectors import charges_owed_by_patient, patient_balance
+from practicedesk.billing.selectors import (
+    charges_owed_by_patient,
+    patient_balance,
+    patient_balance_subquery,
+)
 from practicedesk.billing.statements import (
     PLAN_IN_GOOD_STANDING,
     addressee_of,
@@ -188,20 +192,11 @@ def accounts_due_for_collections(
     return result
 
 
-def balance_subquery() -> Subquery:
-    return Subquery(
-        LedgerEntry.objects.filter(patient_id=OuterRef("patient_id"), responsibility=PATIENT)
-        .values("patient_id")
-        .annotate(total=MoneySum("amount"))
-        .values("total")[:1]
-    )
-
-
 def collection_cases() -> QuerySet[CollectionCase]:
     """Cases with ``balance`` (the patient's balance now), ``broken_promise`` and
     ``write_off_pending`` for the work queue."""
     return CollectionCase.objects.select_related("patient").annotate(
-        balance=balance_subquery(),
+        balance=patient_balance_subquery(),
         broken_promise=Exists(
             CollectionContact.objects.filter(
                 case=OuterRef("pk"), promise_status=CollectionContact.PromiseStatus.BROKEN

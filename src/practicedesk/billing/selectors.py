@@ -98,6 +98,23 @@ def claim_balance_subquery() -> Coalesce:
     return Coalesce(Subquery(entries, output_field=money), Value(ZERO), output_field=money)
 
 
+def patient_balance_subquery(patient_field: str = "patient_id") -> Coalesce:
+    """``patient_balance`` as a subquery (``OuterRef`` the row's patient): one query for a
+    page of rows instead of one per row."""
+    money = DecimalField(max_digits=16, decimal_places=2)
+    entries = (
+        LedgerEntry.objects.filter(
+            patient_id=OuterRef(patient_field),
+            responsibility=LedgerEntry.Responsibility.PATIENT,
+        )
+        .order_by()
+        .values("patient_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(entries, output_field=money), Value(ZERO), output_field=money)
+
+
 def claim_balances(claims: list[Claim]) -> dict[int, Decimal]:
     """``claim_balance`` of many claims at once, by claim id, in one query."""
     return dict(

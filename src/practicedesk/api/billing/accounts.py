@@ -19,11 +19,7 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
-    Subquery,
-    Sum,
-    Value,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
@@ -62,6 +58,7 @@ from practicedesk.billing.receivables import BUCKETS, aging_by_patient
 from practicedesk.billing.selectors import (
     insurance_balance,
     patient_balance,
+    patient_balance_subquery,
     patient_unapplied_credit,
     payment_sums,
 )
@@ -435,20 +432,6 @@ class PaymentPlanViewSet(
 
 
 # Collection cases
-
-
-def patient_balance_subquery(patient_field: str = "patient_id") -> Coalesce:
-    """``selectors.patient_balance`` as a subquery: one query for a page of rows."""
-    entries = (
-        LedgerEntry.objects.filter(patient_id=OuterRef(patient_field), responsibility=PATIENT)
-        .order_by()
-        .values("patient_id")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    return Coalesce(
-        Subquery(entries, output_field=MONEY_FIELD), Value(ZERO), output_field=MONEY_FIELD
-    )
 
 
 @extend_schema_view(
