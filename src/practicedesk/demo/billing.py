@@ -557,6 +557,21 @@ class BillingYear:
     def patient_names(self, patient_id: int) -> tuple[str, str]:
         return self.names[patient_id]
 
+    def deductible_and_coinsurance(
+        self, patient_id: int, dos: datetime.date, allowed: Decimal, deductible: Decimal,
+        adjustments: list,
+    ) -> Decimal:  # fmt: skip
+        """The patient's share of a line: what is left of the year's deductible (PR-1), then
+        20% coinsurance on the rest (PR-2); the adjustments are added to ``adjustments``."""
+        toward = min(self.deductible_left(patient_id, dos, deductible), allowed)
+        if toward > ZERO:
+            adjustments.append(("PR", "1", toward))
+            self.deductible_met[(patient_id, dos.year)] += toward
+        coinsurance = cents((allowed - toward) * Decimal("0.20"))
+        if coinsurance > ZERO:
+            adjustments.append(("PR", "2", coinsurance))
+        return toward + coinsurance
+
     def adjudicate(self, info: ClaimInfo, payer: Payer) -> list[EraLine]:
         """Allowed at contract (or below, when underpaid), less the patient's share."""
         profile = self.profile(info.patient_id)
@@ -573,26 +588,14 @@ class BillingYear:
             share = ZERO
             preventive = code in PREVENTIVE
             if payer.payer_type == Payer.Type.MEDICARE and not preventive:
-                deductible = self.deductible_left(info.patient_id, dos, MEDICARE_DEDUCTIBLE)
-                toward = min(deductible, allowed)
-                if toward > ZERO:
-                    adjustments.append(("PR", "1", toward))
-                    self.deductible_met[(info.patient_id, dos.year)] += toward
-                coinsurance = cents((allowed - toward) * Decimal("0.20"))
-                if coinsurance > ZERO:
-                    adjustments.append(("PR", "2", coinsurance))
-                share = toward + coinsurance
+                share = self.deductible_and_coinsurance(
+                    info.patient_id, dos, allowed, MEDICARE_DEDUCTIBLE, adjustments
+                )
             elif payer.payer_type == Payer.Type.COMMERCIAL and not preventive:
                 if profile.plan_kind == "high_deductible":
-                    deductible = self.deductible_left(info.patient_id, dos, profile.deductible)
-                    toward = min(deductible, allowed)
-                    if toward > ZERO:
-                        adjustments.append(("PR", "1", toward))
-                        self.deductible_met[(info.patient_id, dos.year)] += toward
-                    coinsurance = cents((allowed - toward) * Decimal("0.20"))
-                    if coinsurance > ZERO:
-                        adjustments.append(("PR", "2", coinsurance))
-                    share = toward + coinsurance
+                    share = self.deductible_and_coinsurance(
+                        info.patient_id, dos, allowed, profile.deductible, adjustments
+                    )
                 elif code in EVALUATION and not copay_taken:
                     share = min(profile.copay, allowed)
                     adjustments.append(("PR", "3", share))
