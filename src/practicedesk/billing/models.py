@@ -1295,7 +1295,7 @@ class ReceivablesSnapshot(models.Model):
     Its rows are the ledger summed by location, responsibility, payer and age date up to
     ``as_of``; the A/R on any later day is a snapshot's rows plus the entries posted since.
     It is a copy, never the record: posting an entry dated on or before ``as_of`` deletes it
-    (``ledger.entry_post``), and the nightly closing takes it again.
+    (``ledger.entry_post``), and the worker's closing job takes it again.
     """
 
     as_of = models.DateField(unique=True)

@@ -3,8 +3,8 @@ is read from the snapshot before it plus the entries posted since, instead of ev
 ever posted (millions at a large group).
 
 A snapshot is a copy, never the record: ``receivables_changed`` deletes the snapshots that an
-entry dated on or before them makes stale, and the nightly ``receivables_close_due`` takes
-them again, each from the one before it plus the month's entries.
+entry dated on or before them makes stale, and ``receivables_close_due`` (a worker job, every
+three hours) takes them again, each from the one before it plus the month's entries.
 """
 
 import datetime
