@@ -1,5 +1,7 @@
 """Patients and coverage through the REST API: the registry's rules, and every read audited."""
 
+import datetime
+
 import pytest
 from auditlog.models import LogEntry
 
@@ -93,11 +95,16 @@ def test_listing_patients_is_audited_once_with_the_query_and_the_records_shown(a
     assert event.name == "api_patients.patient_list"
 
 
-def test_patient_search_finds_by_name_mrn_and_phone(api_client):
-    ada = factories.PatientFactory(first_name="Ada", last_name="Byron", mobile_phone="555-777-1234")
+def test_patient_search_finds_as_the_patients_page_does(api_client):
+    ada = factories.PatientFactory(
+        first_name="Ada",
+        last_name="Byron",
+        mobile_phone="555-777-1234",
+        date_of_birth=datetime.date(1981, 12, 10),
+    )
     factories.PatientFactory(first_name="Ben", last_name="Other")
     client = api_client("front_desk")
-    for query in ("byron", ada.mrn, "7771234"):
+    for query in ("byron", "byron ad", ada.mrn, "(555) 777-1234", "555777", "12/10/1981"):
         results = client.get("/api/patients/", {"q": query}).json()["results"]
         assert [row["id"] for row in results] == [ada.pk], query
 

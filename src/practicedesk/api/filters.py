@@ -4,12 +4,17 @@ import django_filters
 from django.db.models import Q
 
 from practicedesk.core.models import Location
-from practicedesk.patients.models import Coverage, Patient, digits_only
+from practicedesk.patients.models import Coverage, Patient
+from practicedesk.patients.selectors import patient_search
 from practicedesk.scheduling.models import Appointment, AppointmentType, Provider
 
 
 class PatientFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Name, MRN or phone contains")
+    q = django_filters.CharFilter(
+        method="search",
+        label='As the patients page searches: a name fragment ("smi", "smith jo"), a date of '
+        "birth, an MRN or a phone number",
+    )
     last_name = django_filters.CharFilter(lookup_expr="istartswith")
     first_name = django_filters.CharFilter(lookup_expr="istartswith")
     date_of_birth = django_filters.DateFilter()
@@ -21,14 +26,7 @@ class PatientFilterSet(django_filters.FilterSet):
         fields = ["q", "last_name", "first_name", "date_of_birth", "mrn", "status"]
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        condition = Q(search_name__icontains=value.lower()) | Q(mrn=value)
-        digits = digits_only(value)
-        if len(digits) >= 4:
-            condition |= Q(phone_digits__contains=digits)
-        return queryset.filter(condition)
+        return patient_search(value, queryset)
 
 
 class CoverageFilterSet(django_filters.FilterSet):
