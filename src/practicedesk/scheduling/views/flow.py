@@ -23,6 +23,7 @@ from django.views.generic import TemplateView
 
 from practicedesk.core.models import Location
 from practicedesk.core.permissions import can
+from practicedesk.core.reversing import url_for_each
 from practicedesk.core.views.generic import AreaPermissionMixin
 from practicedesk.patients.models import PatientAlert
 from practicedesk.scheduling.availability import local_datetime
@@ -106,14 +107,6 @@ class Card:
     advance_url: str = ""
 
 
-def url_maker(name: str):
-    """Reverse ``name`` once for a whole board; a reverse per card costs a busy board (300
-    cards, refreshed by every screen) a large share of its time."""
-    marker = 987654321
-    head, _, tail = reverse(name, args=[marker]).rpartition(str(marker))
-    return lambda pk: f"{head}{pk}{tail}"
-
-
 def card_for(appointment: Appointment, now, limit: int, urls=None) -> Card:
     field = FLOW_TIMESTAMP.get(appointment.status)
     since = getattr(appointment, field) if field else None
@@ -152,8 +145,8 @@ def board_context(request, location) -> dict:
     limit = settings.FLOW_WAIT_LIMIT_MINUTES
     appointments = todays_appointments(location, with_released=True) if location else []
     urls = (
-        url_maker("scheduling:appointment_detail"),
-        url_maker("scheduling:appointment_advance"),
+        url_for_each(lambda pk: reverse("scheduling:appointment_detail", args=[pk])),
+        url_for_each(lambda pk: reverse("scheduling:appointment_advance", args=[pk])),
     )
     columns = []
     for status in BOARD_STATUSES:
